@@ -1,0 +1,62 @@
+#include "sli/exposition.hpp"
+
+#include <string>
+
+namespace fulcrum::sli {
+
+namespace {
+
+prometheus::ClientMetric counter(std::vector<prometheus::ClientMetric::Label> labels,
+                                 std::uint64_t value) {
+    prometheus::ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.counter.value = static_cast<double>(value);
+    return metric;
+}
+
+} // namespace
+
+meter_collectable::meter_collectable(const config::config& cfg, const meter& source)
+    : meter_(source) {
+    for (const auto& frontend : cfg.frontends) {
+        frontend_names_.push_back(frontend.name);
+    }
+    for (const auto& backend : cfg.backends) {
+        targets_.push_back({backend.name, "<NOSRV>"});
+        for (const auto& server : backend.servers) {
+            targets_.push_back({backend.name, server.name});
+        }
+    }
+}
+
+std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
+    prometheus::MetricFamily frontends{"fulcrum_frontend_http_responses_total",
+                                       "Responses sent to clients, by frontend and status code.",
+                                       prometheus::MetricType::Counter,
+                                       {}};
+    prometheus::MetricFamily backends{
+        "fulcrum_backend_http_responses_total",
+        "Responses sent to clients, by backend, server (<NOSRV>: answered by fulcrum without a "
+        "server) and status code.",
+        prometheus::MetricType::Counter,
+        {}};
+    for (int status = first_status; status < first_status + status_slots; ++status) {
+        const std::string code = std::to_string(status);
+        for (std::size_t f = 0; f < frontend_names_.size(); ++f) {
+            if (const auto n = meter_.frontend_total(f, status); n > 0) {
+                frontends.metric.push_back(
+                    counter({{"frontend", frontend_names_[f]}, {"code", code}}, n));
+            }
+        }
+        for (std::size_t t = 0; t < targets_.size(); ++t) {
+            if (const auto n = meter_.target_total(t, status); n > 0) {
+                backends.metric.push_back(counter(
+                    {{"backend", targets_[t].backend}, {"server", targets_[t].server}, {"code", code}},
+                    n));
+            }
+        }
+    }
+    return {std::move(frontends), std::move(backends)};
+}
+
+} // namespace fulcrum::sli

@@ -1,0 +1,87 @@
+#include "sli/exposition.hpp"
+#include "sli/meter.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <thread>
+
+namespace {
+
+fulcrum::config::config two_backends() {
+    fulcrum::config::config cfg;
+    cfg.frontends.resize(2);
+    cfg.frontends[0].name = "http";
+    cfg.frontends[1].name = "api";
+    cfg.backends.resize(2);
+    cfg.backends[0].name = "app_pool";
+    cfg.backends[0].servers.resize(2);
+    cfg.backends[0].servers[0].name = "app-1";
+    cfg.backends[0].servers[1].name = "app-2";
+    cfg.backends[1].name = "api_pool";
+    cfg.backends[1].servers.resize(1);
+    cfg.backends[1].servers[0].name = "api-1";
+    return cfg;
+}
+
+TEST(meter, counts_per_frontend_and_target_are_summed_over_shards) {
+    const auto cfg = two_backends();
+    fulcrum::sli::meter m(cfg, 2);
+    m.shard_at(0).record(0, m.target_of_server(0, 1), 200);
+    m.shard_at(1).record(0, m.target_of_server(0, 1), 200);
+    m.shard_at(1).record(1, m.target_of_backend(1), 503);
+
+    EXPECT_EQ(m.frontend_total(0, 200), 2u);
+    EXPECT_EQ(m.frontend_total(1, 503), 1u);
+    EXPECT_EQ(m.target_total(m.target_of_server(0, 1), 200), 2u);
+    EXPECT_EQ(m.target_total(m.target_of_server(0, 0), 200), 0u);
+    EXPECT_EQ(m.target_total(m.target_of_backend(1), 503), 1u);
+}
+
+TEST(meter, shards_written_by_their_own_threads_lose_no_count) {
+    const auto cfg = two_backends();
+    fulcrum::sli::meter m(cfg, 2);
+    auto hammer = [&](std::size_t shard) {
+        for (int i = 0; i < 100000; ++i) {
+            m.shard_at(shard).record(0, m.target_of_server(0, 0), 200);
+        }
+    };
+    std::thread a(hammer, 0);
+    std::thread b(hammer, 1);
+    a.join();
+    b.join();
+    EXPECT_EQ(m.frontend_total(0, 200), 200000u);
+}
+
+TEST(meter, out_of_range_statuses_do_not_corrupt_neighbours) {
+    const auto cfg = two_backends();
+    fulcrum::sli::meter m(cfg, 1);
+    m.shard_at(0).record(0, 0, 42);
+    m.shard_at(0).record(0, 0, 700);
+    EXPECT_EQ(m.frontend_total(0, 599), 2u);
+    EXPECT_EQ(m.frontend_total(1, 599), 0u);
+}
+
+TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
+    const auto cfg = two_backends();
+    fulcrum::sli::meter m(cfg, 1);
+    m.shard_at(0).record(0, m.target_of_server(0, 0), 200);
+    m.shard_at(0).record(0, m.target_of_backend(0), 503);
+    fulcrum::sli::meter_collectable collectable(cfg, m);
+    const std::string text = prometheus::TextSerializer().Serialize(collectable.Collect());
+
+    EXPECT_NE(text.find("fulcrum_frontend_http_responses_total{frontend=\"http\",code=\"200\"} 1"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"app-1\","
+                        "code=\"200\"} 1"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"<NOSRV>\","
+                        "code=\"503\"} 1"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("api_pool"), std::string::npos) << "no series for codes that never occurred";
+}
+
+} // namespace
