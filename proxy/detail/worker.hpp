@@ -1,0 +1,77 @@
+#pragma once
+
+// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
+#include "proxy/detail/exchange.hpp"
+#include "proxy/detail/session.hpp"
+#include "proxy/runtime.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "sli/meter.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace fulcrum::proxy {
+
+// One data-plane thread: its io_context, acceptors, sessions, upstream pool and meter shard.
+// Everything but start/drain/stop/open_connections runs on the worker's own thread.
+class worker {
+public:
+    worker(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t index);
+    ~worker();
+
+    boost::asio::ip::tcp::endpoint bind(std::size_t frontend,
+                                        const boost::asio::ip::tcp::endpoint& address);
+    void start();
+    void drain();
+    void stop();
+    std::size_t open_connections() const {
+        return open_connections_.load(std::memory_order_relaxed);
+    }
+
+    // For sessions, on the worker's thread.
+    const runtime& rt() const { return *runtime_; }
+    sli::meter& meter() { return meter_; }
+    sli::meter::shard& shard() { return shard_; }
+    upstream_pool& pool() { return pool_; }
+    bool draining() const { return draining_; }
+    std::unique_ptr<detail::exchange> acquire_exchange(std::size_t frontend);
+    void release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x);
+    void session_closed(detail::session& s);
+
+private:
+    struct acceptor {
+        std::size_t frontend;
+        boost::asio::ip::tcp::acceptor socket;
+    };
+
+    boost::asio::awaitable<void> accept_loop(acceptor& a);
+    boost::asio::awaitable<void> expire_idle_upstreams();
+    void begin_drain();
+
+    std::shared_ptr<const runtime> runtime_;
+    sli::meter& meter_;
+    sli::meter::shard& shard_;
+    boost::asio::io_context context_{1};
+    upstream_pool pool_;
+    std::vector<std::unique_ptr<acceptor>> acceptors_;
+    std::vector<std::vector<std::unique_ptr<detail::exchange>>> free_exchanges_; // per frontend
+    boost::intrusive::list<detail::session, boost::intrusive::constant_time_size<false>>
+        sessions_;
+    boost::asio::steady_timer pool_timer_{context_};
+    std::atomic<std::size_t> open_connections_{0};
+    bool draining_ = false;
+    std::thread thread_;
+};
+
+} // namespace fulcrum::proxy

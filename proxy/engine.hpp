@@ -1,0 +1,52 @@
+#pragma once
+
+#include "proxy/runtime.hpp"
+#include "sli/meter.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fulcrum::proxy {
+
+class worker;
+
+// The data plane: W workers, each with its own io_context and thread, its own acceptor per
+// frontend bind (SO_REUSEPORT, so the kernel spreads connections), its own upstream pool and
+// its own meter shard. Nothing is shared between workers on the request path but the
+// balancers' cursors.
+class engine {
+public:
+    struct listener {
+        std::string frontend;
+        boost::asio::ip::tcp::endpoint address; // the bound address (a port 0 bind resolved)
+    };
+
+    engine(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t threads);
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    // Binds every frontend address on every worker. Throws std::runtime_error naming the
+    // address and the reason when a bind fails.
+    void listen();
+    const std::vector<listener>& listeners() const { return listeners_; }
+
+    void start();
+    // Stops accepting; idle client connections are closed, busy ones are closed after their
+    // current response.
+    void drain();
+    // Client connections still open, over all workers.
+    std::size_t open_connections() const;
+    void stop();
+
+private:
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<listener> listeners_;
+};
+
+} // namespace fulcrum::proxy

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "proxy/balancer.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace fulcrum::proxy {
+
+// Everything a worker needs to serve requests, built once from a validated config and then
+// only read: addresses already parsed, one balancer per backend.
+struct runtime {
+    explicit runtime(config::config cfg);
+
+    config::config cfg;
+    std::vector<std::unique_ptr<balancer>> balancers;                       // per backend
+    std::vector<std::vector<boost::asio::ip::tcp::endpoint>> server_addresses; // per backend
+};
+
+struct route_match {
+    std::size_t backend;
+    std::size_t route; // index into frontend.routes, or no_route for the default backend
+};
+inline constexpr std::size_t no_route = static_cast<std::size_t>(-1);
+
+// The first route whose host (case-insensitive, without port) and path prefix both match;
+// otherwise the frontend's default backend.
+route_match route_request(const config::frontend& frontend, std::string_view host,
+                          std::string_view path);
+
+boost::asio::ip::tcp::endpoint to_tcp(const config::endpoint& address);
+
+} // namespace fulcrum::proxy

@@ -1,0 +1,87 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace fulcrum::proxy {
+
+namespace {
+
+// A pooled connection is reusable only if the server has neither closed it nor sent anything
+// unasked; a non-blocking peek tells without consuming.
+bool still_open(boost::asio::ip::tcp::socket& socket) {
+    char byte;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+} // namespace
+
+upstream_pool::upstream_pool(const config::config& cfg) {
+    for (const auto& backend : cfg.backends) {
+        per_backend b{backend.pool, {}};
+        b.servers.resize(backend.servers.size());
+        for (auto& idle : b.servers) {
+            idle.reserve(backend.pool.max_idle_per_server);
+        }
+        backends_.push_back(std::move(b));
+    }
+}
+
+std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t backend,
+                                                                  std::size_t server) {
+    auto& idle = backends_[backend].servers[server];
+    const auto now = clock::now();
+    while (!idle.empty()) {
+        idle_connection candidate = std::move(idle.back());
+        idle.pop_back();
+        if (candidate.expires > now && still_open(candidate.socket)) {
+            return std::move(candidate.socket);
+        }
+        boost::system::error_code ignored;
+        candidate.socket.close(ignored);
+    }
+    return std::nullopt;
+}
+
+void upstream_pool::release(std::size_t backend, std::size_t server,
+                            boost::asio::ip::tcp::socket socket) {
+    auto& b = backends_[backend];
+    auto& idle = b.servers[server];
+    if (idle.size() >= b.limits.max_idle_per_server) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    idle.push_back({std::move(socket), clock::now() + b.limits.idle_timeout});
+}
+
+void upstream_pool::expire(clock::time_point now) {
+    for (auto& b : backends_) {
+        for (auto& idle : b.servers) {
+            std::erase_if(idle, [now](idle_connection& c) {
+                if (c.expires > now) {
+                    return false;
+                }
+                boost::system::error_code ignored;
+                c.socket.close(ignored);
+                return true;
+            });
+        }
+    }
+}
+
+void upstream_pool::clear() { expire(clock::time_point::max()); }
+
+std::size_t upstream_pool::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& b : backends_) {
+        for (const auto& idle : b.servers) {
+            n += idle.size();
+        }
+    }
+    return n;
+}
+
+} // namespace fulcrum::proxy

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "config/config.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+namespace fulcrum::proxy {
+
+// One worker's idle keep-alive connections to servers. Only its own worker touches it.
+class upstream_pool {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit upstream_pool(const config::config& cfg);
+
+    // An idle connection to the server that is still open, or nothing. Connections past their
+    // idle timeout, or that the server has closed or written to, are dropped on the way.
+    std::optional<boost::asio::ip::tcp::socket> acquire(std::size_t backend, std::size_t server);
+    // Keeps the connection for reuse unless the server already has max_idle_per_server.
+    void release(std::size_t backend, std::size_t server, boost::asio::ip::tcp::socket socket);
+    // Closes connections idle for longer than their backend's idle_timeout.
+    void expire(clock::time_point now);
+    void clear();
+
+    std::size_t idle_count() const;
+
+private:
+    struct idle_connection {
+        boost::asio::ip::tcp::socket socket;
+        clock::time_point expires;
+    };
+    struct per_backend {
+        config::pool limits;
+        std::vector<std::vector<idle_connection>> servers;
+    };
+    std::vector<per_backend> backends_;
+};
+
+} // namespace fulcrum::proxy

@@ -1,0 +1,140 @@
+#include "proxy/detail/worker.hpp"
+
+#include "proxy/detail/session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/socket.h>
+
+#include <cstdio>
+
+namespace fulcrum::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+asio::awaitable<void> serve(std::shared_ptr<detail::session> s) { co_await s->run(); }
+
+} // namespace
+
+worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t index)
+    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)),
+      pool_(runtime_->cfg), free_exchanges_(runtime_->cfg.frontends.size()) {}
+
+worker::~worker() { stop(); }
+
+tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address) {
+    auto a = std::make_unique<acceptor>(acceptor{frontend, tcp::acceptor(context_)});
+    a->socket.open(address.protocol());
+    a->socket.set_option(tcp::acceptor::reuse_address(true));
+    a->socket.set_option(reuse_port(true));
+    if (address.address().is_v6()) {
+        a->socket.set_option(asio::ip::v6_only(true));
+    }
+    a->socket.bind(address);
+    a->socket.listen(asio::socket_base::max_listen_connections);
+    const auto bound = a->socket.local_endpoint();
+    acceptors_.push_back(std::move(a));
+    return bound;
+}
+
+void worker::start() {
+    for (auto& a : acceptors_) {
+        asio::co_spawn(context_, accept_loop(*a), asio::detached);
+    }
+    asio::co_spawn(context_, expire_idle_upstreams(), asio::detached);
+    thread_ = std::thread([this] { context_.run(); });
+}
+
+asio::awaitable<void> worker::accept_loop(acceptor& a) {
+    asio::steady_timer backoff(context_);
+    for (;;) {
+        error_code ec;
+        tcp::socket socket =
+            co_await a.socket.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (!a.socket.is_open() || ec == asio::error::operation_aborted) {
+            co_return;
+        }
+        if (ec) {
+            // Out of descriptors or memory: say so and give closing connections a moment.
+            std::fprintf(stderr, "fulcrum: accept on frontend %s failed: %s\n",
+                         runtime_->cfg.frontends[a.frontend].name.c_str(), ec.message().c_str());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        auto s = std::make_shared<detail::session>(*this, std::move(socket), a.frontend);
+        sessions_.push_back(*s);
+        open_connections_.fetch_add(1, std::memory_order_relaxed);
+        asio::co_spawn(context_, serve(std::move(s)), asio::detached);
+    }
+}
+
+asio::awaitable<void> worker::expire_idle_upstreams() {
+    for (;;) {
+        pool_timer_.expires_after(std::chrono::seconds(1));
+        error_code ec;
+        co_await pool_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            co_return;
+        }
+        pool_.expire(upstream_pool::clock::now());
+    }
+}
+
+std::unique_ptr<detail::exchange> worker::acquire_exchange(std::size_t frontend) {
+    auto& free = free_exchanges_[frontend];
+    if (free.empty()) {
+        return std::make_unique<detail::exchange>(runtime_->cfg.frontends[frontend].limits);
+    }
+    auto x = std::move(free.back());
+    free.pop_back();
+    return x;
+}
+
+void worker::release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x) {
+    x->from_client.clear();
+    x->from_server.clear();
+    free_exchanges_[frontend].push_back(std::move(x));
+}
+
+void worker::session_closed(detail::session& s) {
+    s.unlink();
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void worker::drain() {
+    asio::post(context_, [this] { begin_drain(); });
+}
+
+void worker::begin_drain() {
+    draining_ = true;
+    for (auto& a : acceptors_) {
+        error_code ignored;
+        a->socket.close(ignored);
+    }
+    for (auto& s : sessions_) {
+        s.drain();
+    }
+    pool_timer_.cancel();
+    pool_.clear();
+}
+
+void worker::stop() {
+    context_.stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+} // namespace fulcrum::proxy
