@@ -1,0 +1,172 @@
+#include "app/admin.hpp"
+#include "config/config.hpp"
+#include "proxy/engine.hpp"
+#include "proxy/runtime.hpp"
+#include "sli/exposition.hpp"
+#include "sli/meter.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace fulcrum;
+
+constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
+
+  -c, --config FILE   the YAML configuration (see docs/configuration.md)
+      --check         validate the configuration and exit: 0 when valid, 1 with
+                      file:line:col errors otherwise
+  -h, --help          this text
+      --version       print the version
+)";
+
+struct options {
+    std::string config_path;
+    bool check = false;
+};
+
+// Returns the exit code to leave with, or -1 to go on.
+int parse_arguments(int argc, char** argv, options& out) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            std::fputs(usage.data(), stdout);
+            return 0;
+        }
+        if (arg == "--version") {
+            std::puts("fulcrum 0.1.0");
+            return 0;
+        }
+        if (arg == "--check") {
+            out.check = true;
+        } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
+            out.config_path = argv[++i];
+        } else {
+            std::fprintf(stderr, "fulcrum: unknown argument '%s'\n%s", argv[i], usage.data());
+            return 2;
+        }
+    }
+    if (out.config_path.empty()) {
+        std::fprintf(stderr, "fulcrum: no configuration given (-c FILE)\n%s", usage.data());
+        return 2;
+    }
+    return -1;
+}
+
+std::size_t worker_count(const config::config& cfg) {
+    if (cfg.global.threads > 0) {
+        return cfg.global.threads;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop.
+asio::awaitable<void> shut_down_on_signal(asio::io_context& control, proxy::engine& engine,
+                                          admin_server& admin, config::duration grace) {
+    asio::signal_set signals(control, SIGTERM, SIGINT);
+    const int signal = co_await signals.async_wait(asio::use_awaitable);
+    std::fprintf(stderr, "fulcrum: %s: draining, %zu connections open, grace %lld ms\n",
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
+                 static_cast<long long>(grace.count()));
+    admin.set_draining();
+    engine.drain();
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    asio::steady_timer poll(control);
+    while (engine.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        poll.expires_after(std::chrono::milliseconds(20));
+        co_await poll.async_wait(asio::use_awaitable);
+    }
+    const auto cut = engine.open_connections();
+    if (cut > 0) {
+        std::fprintf(stderr, "fulcrum: grace period over, closing %zu connections\n", cut);
+    }
+    admin.stop();
+    control.stop();
+}
+
+int serve(const config::config& cfg) {
+    const std::size_t threads = worker_count(cfg);
+    auto rt = std::make_shared<const proxy::runtime>(cfg);
+    sli::meter meter(rt->cfg, threads);
+    proxy::engine engine(rt, meter, threads);
+    asio::io_context control(1);
+    std::unique_ptr<admin_server> admin;
+    try {
+        engine.listen();
+        try {
+            admin = std::make_unique<admin_server>(
+                control, proxy::to_tcp(cfg.admin.bind),
+                std::vector<std::shared_ptr<prometheus::Collectable>>{
+                    std::make_shared<sli::meter_collectable>(rt->cfg, meter)});
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("admin: cannot listen on " + cfg.admin.bind.to_string() +
+                                     ": " + e.code().message());
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "fulcrum: %s\n", e.what());
+        return 1;
+    }
+    for (const auto& l : engine.listeners()) {
+        std::fprintf(stderr, "fulcrum: frontend %s listening on %s:%u\n", l.frontend.c_str(),
+                     l.address.address().to_string().c_str(), l.address.port());
+    }
+    const auto admin_address = admin->local_endpoint();
+    std::fprintf(stderr, "fulcrum: admin listening on %s:%u\n",
+                 admin_address.address().to_string().c_str(), admin_address.port());
+    std::fprintf(stderr, "fulcrum: serving with %zu worker threads\n", threads);
+
+    engine.start();
+    admin->start();
+    asio::co_spawn(control, shut_down_on_signal(control, engine, *admin, cfg.global.shutdown_grace),
+                   asio::detached);
+    control.run();
+    engine.stop();
+    std::fprintf(stderr, "fulcrum: stopped\n");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    options opts;
+    if (const int code = parse_arguments(argc, argv, opts); code >= 0) {
+        return code;
+    }
+    const auto loaded = config::load_file(opts.config_path);
+    for (const auto& error : loaded.errors) {
+        std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    }
+    if (!loaded.ok()) {
+        std::fprintf(stderr, "fulcrum: %s: %zu error%s\n", opts.config_path.c_str(),
+                     loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+        return 1;
+    }
+    if (opts.check) {
+        std::printf("%s: configuration is valid\n", opts.config_path.c_str());
+        return 0;
+    }
+    // A client that hangs up must not kill the process on the next write.
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        return serve(loaded.value);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "fulcrum: %s\n", e.what());
+        return 1;
+    }
+}
