@@ -1,0 +1,164 @@
+#pragma once
+
+// Real processes on loopback for the integration tests: nginx backends, the fulcrum binary,
+// curl and a raw-socket client. Everything waits by polling with a deadline, never by sleeping
+// a fixed time.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fulcrum::testing {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+// Polls `done` every few milliseconds until it is true or `timeout` passes.
+bool eventually(const std::function<bool()>& done, clock::duration timeout = 10s);
+
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& text);
+
+// A port that was free a moment ago, for programs that cannot bind port 0 and report it
+// (nginx). fulcrum itself binds port 0 and logs the port it got.
+std::uint16_t unused_port();
+
+// A child process with stdout and stderr going to a file.
+class process {
+public:
+    process(const std::vector<std::string>& argv, const std::filesystem::path& log);
+    ~process();
+    process(const process&) = delete;
+    process& operator=(const process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig) const;
+    // The exit status (or 128 + signal) once the process has ended within `timeout`.
+    std::optional<int> wait(clock::duration timeout);
+    bool running();
+    std::string log() const;
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    std::filesystem::path log_;
+};
+
+// Resident memory of a process in KiB: current (VmRSS) and peak (VmHWM).
+std::uint64_t rss_kib(pid_t pid);
+std::uint64_t peak_rss_kib(pid_t pid);
+
+// One nginx on 127.0.0.1 as an app server. Every response says which server answered:
+//   /            "<name>\n"                        (and any path not listed below)
+//   /xff         "<X-Forwarded-For>|<X-Forwarded-Proto>|<Host>|<Connection>|<Upgrade>\n"
+//   /uri/...     "<name> <request uri>\n"
+//   /sleep       waits 2 s (echo_sleep), then "<name> slept\n"
+//   /empty       204
+//   /big         the file big.bin of size `big_file_bytes` (sparse)
+//   /upload/...  PUT stores the body (WebDAV), so the test can check what arrived
+// The access log records "$connection $request_uri $status" per request.
+class nginx_backend {
+public:
+    explicit nginx_backend(std::string name, std::uint64_t big_file_bytes = 1024 * 1024);
+    ~nginx_backend();
+
+    const std::string& name() const { return name_; }
+    std::uint16_t port() const { return port_; }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+    std::filesystem::path upload_dir() const { return dir_.path() / "www" / "upload"; }
+    std::vector<std::string> access_log() const;
+    void stop();
+
+private:
+    std::string name_;
+    temp_dir dir_;
+    std::uint16_t port_ = 0;
+    std::optional<process> nginx_;
+};
+
+// The real fulcrum binary with a YAML config. `{backend_servers}`-style substitution is the
+// caller's business; fulcrum binds 127.0.0.1:0 and reports its ports on stderr, read back
+// here.
+class fulcrum_process {
+public:
+    explicit fulcrum_process(const std::string& yaml);
+    ~fulcrum_process();
+
+    std::uint16_t port(const std::string& frontend = "http") const;
+    std::uint16_t admin_port() const { return admin_port_; }
+    pid_t pid() const { return proc_->pid(); }
+    process& proc() { return *proc_; }
+    std::string log() const { return proc_->log(); }
+
+private:
+    temp_dir dir_;
+    std::optional<process> proc_;
+    std::vector<std::pair<std::string, std::uint16_t>> ports_;
+    std::uint16_t admin_port_ = 0;
+};
+
+struct server_entry {
+    std::string name;
+    std::string address;
+};
+struct config_options {
+    std::string timeouts = "{connect: 1s, client: 5s, server: 5s, http_request: 5s, keepalive: 5s}";
+    std::string limits;              // YAML map for defaults.limits, empty for the defaults
+    std::string frontend_extra;      // further keys of the frontend, indented 4 spaces
+    std::string shutdown_grace = "5s";
+};
+// A config with one frontend "http" on 127.0.0.1:0 and one backend "app_pool".
+std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options = {});
+
+// Runs a command, returns its stdout; `exit_code` receives its status.
+std::string run(const std::string& command, int* exit_code = nullptr);
+
+// A blocking TCP client for raw bytes, every read bounded by a deadline.
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port);
+    ~raw_client();
+    bool connected() const { return fd_ >= 0; }
+    void send(const std::string& bytes);
+    // Reads until `done(received)` holds, the peer closes, or the timeout passes.
+    std::string receive_until(const std::function<bool(const std::string&)>& done,
+                              clock::duration timeout = 10s);
+    // Reads until the peer closes the connection.
+    std::string receive_all(clock::duration timeout = 10s);
+    // Reads one complete response (Content-Length framed, or up to close).
+    std::string receive_response(clock::duration timeout = 10s);
+    bool closed_by_peer(clock::duration timeout = 5s);
+
+private:
+    int fd_ = -1;
+    std::string pending_;
+};
+
+struct response {
+    int status = 0;
+    std::string head;
+    std::string body;
+};
+// Splits one response; status 0 when `raw` holds none.
+response parse_response(const std::string& raw);
+
+// One request on a fresh connection ("Connection: close"), returning the parsed response.
+response get(std::uint16_t port, const std::string& path, const std::string& extra_headers = "");
+
+} // namespace fulcrum::testing
