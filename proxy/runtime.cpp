@@ -1,20 +1,8 @@
 #include "proxy/runtime.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "http/head.hpp"
 
 namespace fulcrum::proxy {
-
-namespace {
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
-} // namespace
 
 boost::asio::ip::tcp::endpoint to_tcp(const config::endpoint& address) {
     return {boost::asio::ip::make_address(address.host), address.port};
@@ -37,7 +25,7 @@ route_match route_request(const config::frontend& frontend, std::string_view hos
                           std::string_view path) {
     for (std::size_t i = 0; i < frontend.routes.size(); ++i) {
         const auto& route = frontend.routes[i];
-        if (!route.host.empty() && !equal_ignoring_case(route.host, host)) {
+        if (!route.host.empty() && !http::iequals(route.host, host)) {
             continue;
         }
         if (!path.starts_with(route.path_prefix)) {
