@@ -1,0 +1,84 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "http/head.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace fulcrum::http {
+
+enum class parse_event {
+    need_more,    // all input consumed; feed more (in a body: the consumed bytes are body)
+    head_done,    // the head is complete; `consumed` ends right after it
+    message_done, // the message is complete; `consumed` ends right after it
+    error,        // the input is not acceptable; see error_status() and error_reason()
+};
+
+struct parse_result {
+    parse_event event = parse_event::need_more;
+    std::size_t consumed = 0; // bytes of the input that belong to this step
+};
+
+// Incremental, strict HTTP/1.x parser over llhttp 8.1 (no lenient flags), plus the checks
+// llhttp does not make (bare CR or LF line ends in a head, whitespace before a colon,
+// obsolete line folding, control characters, several Content-Length values) and the limits.
+//
+// Use: feed() the bytes as they arrive. It stops after the head (head_done) so that the
+// caller can act on it, and after the message (message_done). Body bytes are passed through
+// in their wire framing: every byte consumed between head_done and message_done is body, to
+// be forwarded as is; llhttp has validated it (chunk sizes, lengths) before it is consumed.
+// After message_done, call next_message() before feeding the rest of a pipelined input.
+class parser {
+public:
+    enum class mode { request, response };
+
+    parser(mode kind, const config::limits& limits);
+    ~parser();
+    parser(const parser&) = delete;
+    parser& operator=(const parser&) = delete;
+
+    // Prepares for the next message on the same connection; the head storage is reused. The
+    // expect_head_response() setting is kept: a 1xx and the final response answer one request.
+    void next_message();
+    // Response mode: the request this response answers was HEAD, so it has no body.
+    void expect_head_response(bool is_head);
+
+    // Feeds the input not consumed yet. After head_done, feed the rest even when it is empty:
+    // a message without a body then ends at once (message_done, consumed 0). Until
+    // next_message() it keeps answering message_done (consumed 0); after an error, error.
+    parse_result feed(std::string_view data);
+    // The peer closed the connection: completes a close-delimited response body
+    // (message_done) or reports a truncated message (error). Nothing to report (need_more)
+    // when idle or after message_done.
+    parse_result finish();
+
+    const message_head& head() const { return head_; }
+    bool in_body() const { return state_ == state::body; }
+    bool idle() const { return state_ == state::idle; } // no byte of a message seen yet
+
+    // After an error: the status fulcrum answers with (request mode: 400, 413, 414, 431;
+    // response mode: 502) and the reason in words, for the log.
+    int error_status() const { return error_status_; }
+    std::string_view error_reason() const { return error_reason_; }
+
+    // Body bytes counted so far in the current message (payload, without chunk framing).
+    std::uint64_t body_bytes() const { return body_bytes_; }
+
+private:
+    struct impl;
+    enum class state { idle, head, body, done, failed };
+
+    std::unique_ptr<impl> impl_;
+    message_head head_;
+    config::limits limits_;
+    mode mode_;
+    state state_ = state::idle;
+    int error_status_ = 0;
+    std::string_view error_reason_;
+    std::uint64_t body_bytes_ = 0;
+};
+
+} // namespace fulcrum::http
