@@ -1,0 +1,1176 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <utility>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+namespace fulcrum::config {
+
+namespace {
+
+constexpr std::uint64_t max_u64 = std::numeric_limits<std::uint64_t>::max();
+
+// Decimal digits only (from_chars into an unsigned type takes no sign, space or base prefix), so
+// "0x10", "+5" or "5 " are refused rather than half read. False on overflow too.
+bool parse_digits(std::string_view text, std::uint64_t& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
+}
+
+bool all_digits(std::string_view text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// An integer the user meant, even if out of range: "-1" gets a range message, "abc" does not.
+bool looks_integer(std::string_view text) {
+    return all_digits(text.starts_with('-') ? text.substr(1) : text);
+}
+
+enum class duration_status { ok, bare_number, invalid, too_large };
+
+duration_status parse_duration_checked(std::string_view text, duration& out) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+        ++digits;
+    }
+    if (digits == 0) {
+        return duration_status::invalid;
+    }
+    if (digits == text.size()) {
+        return duration_status::bare_number;
+    }
+    std::string_view unit = text.substr(digits);
+    std::uint64_t factor = 0;
+    if (unit == "ms") {
+        factor = 1;
+    } else if (unit == "s") {
+        factor = 1000;
+    } else if (unit == "m") {
+        factor = 60'000;
+    } else if (unit == "h") {
+        factor = 3'600'000;
+    } else if (unit == "d") {
+        factor = 86'400'000;
+    } else {
+        return duration_status::invalid;
+    }
+    std::uint64_t value = 0;
+    if (!parse_digits(text.substr(0, digits), value)) {
+        return duration_status::too_large;
+    }
+    const auto max_ms = static_cast<std::uint64_t>(std::numeric_limits<duration::rep>::max());
+    if (value > max_ms / factor) {
+        return duration_status::too_large;
+    }
+    out = duration{static_cast<duration::rep>(value * factor)};
+    return duration_status::ok;
+}
+
+enum class endpoint_status { ok, bad_address, bad_port };
+
+// Normalises the address through inet_ntop so that "::0001" and "::1" compare equal.
+bool parse_ip(std::string_view text, int family, std::string& out) {
+    const std::string host(text);
+    unsigned char raw[sizeof(in6_addr)];
+    if (inet_pton(family, host.c_str(), raw) != 1) {
+        return false;
+    }
+    char buffer[INET6_ADDRSTRLEN];
+    if (inet_ntop(family, raw, buffer, sizeof buffer) == nullptr) {
+        return false;
+    }
+    out = buffer;
+    return true;
+}
+
+endpoint_status parse_endpoint_checked(std::string_view text, bool bind, endpoint& out) {
+    std::string_view host;
+    std::string_view port;
+    int family = AF_INET;
+    if (text.starts_with('[')) {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) {
+            return endpoint_status::bad_address;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        family = AF_INET6;
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            return endpoint_status::bad_address;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+
+    endpoint result;
+    if (bind && family == AF_INET && host == "*") {
+        result.host = "0.0.0.0";
+    } else if (!parse_ip(host, family, result.host)) {
+        return endpoint_status::bad_address;
+    }
+
+    std::uint64_t number = 0;
+    if (port.size() > 5 || !parse_digits(port, number) || number > 65535 ||
+        (number == 0 && !bind)) {
+        return endpoint_status::bad_port;
+    }
+    result.port = static_cast<std::uint16_t>(number);
+    out = std::move(result);
+    return endpoint_status::ok;
+}
+
+// Optimal string alignment distance, so that a swapped pair of letters ("bnid") counts as one
+// typo, like a single wrong letter.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        d[i][0] = i;
+    }
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        d[0][j] = j;
+    }
+    auto lower = [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1])) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// The closest candidate, if it is close enough to be a typo rather than a different word.
+// Short words get a tighter bound, or every three-letter word would "mean" every other one.
+template <typename Range>
+std::optional<std::string> nearest(std::string_view word, const Range& candidates) {
+    const std::size_t limit = word.size() <= 4 ? 1 : 2;
+    std::optional<std::string> best;
+    std::size_t best_distance = limit + 1;
+    for (const auto& candidate : candidates) {
+        std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = std::string(candidate);
+        }
+    }
+    return best;
+}
+
+template <typename Range> std::string join(const Range& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        out += item;
+    }
+    return out;
+}
+
+bool valid_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
+    });
+}
+
+bool valid_host(std::string_view host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        std::string ignored;
+        return parse_ip(host.substr(1, host.size() - 2), AF_INET6, ignored);
+    }
+    return valid_name(host);
+}
+
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+// What the user wrote, in the words of an error message.
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Map:
+        return "a map";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Scalar:
+        return "'" + node.Scalar() + "'";
+    default:
+        return "an empty value";
+    }
+}
+
+// Like describe(), but where a scalar itself is the wrong shape its text adds nothing.
+std::string describe_kind(const YAML::Node& node) {
+    return node.IsScalar() ? "a string" : describe(node);
+}
+
+// A node and where to point at it. An empty value has no position of its own (yaml-cpp marks
+// it at the next token, often on the next line), so errors about it point at its key instead.
+struct at {
+    YAML::Node node;
+    YAML::Mark mark;
+    std::string path;
+
+    at key(const YAML::Node& key_node, const YAML::Node& value, std::string_view name) const {
+        std::string child_path = path.empty() ? std::string(name) : path + "." + std::string(name);
+        return at{value, value.IsNull() ? key_node.Mark() : value.Mark(), std::move(child_path)};
+    }
+    at item(const YAML::Node& value, std::size_t index) const {
+        return at{value, value.IsNull() ? mark : value.Mark(),
+                  path + "[" + std::to_string(index) + "]"};
+    }
+};
+
+int line_of(const YAML::Mark& mark) {
+    return mark.line + 1;
+}
+
+// Defaults as written in `defaults`, before they are copied into frontends and backends.
+struct defaults_section {
+    struct timeouts timeouts;
+    bool forwardfor = true;
+    struct limits limits;
+    unsigned retries = 1;
+    struct pool pool;
+};
+
+// Sees one document's events and keeps only whether it holds anything, and where it starts.
+class document_probe : public YAML::EventHandler {
+public:
+    YAML::Mark start;
+    bool has_content = false;
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        start = mark;
+        has_content = false;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override { has_content = true; }
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        has_content = true;
+    }
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        has_content = true;
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        has_content = true;
+    }
+    void OnMapEnd() override {}
+};
+
+enum class scope { defaults, frontend, backend };
+
+struct misplaced_key {
+    std::string_view key;
+    std::string_view message;
+};
+
+class loader {
+public:
+    explicit loader(std::string file) : file_(std::move(file)) {}
+
+    load_result run(std::string_view text) {
+        load_result result;
+        try {
+            if (check_documents(text)) {
+                YAML::Node root = YAML::Load(std::string(text));
+                if (root.IsNull()) {
+                    file_error("empty configuration (expected a map with 'frontends' and "
+                               "'backends')");
+                } else {
+                    read_root(at{root, root.Mark(), ""}, result.value);
+                }
+            }
+        } catch (const YAML::Exception& e) {
+            diagnostics_.push_back({file_, line_of(e.mark), e.mark.column + 1, "",
+                                    "invalid YAML: " + e.msg + alias_hint(text, e)});
+        }
+        // Sections are read in dependency order (backends before the frontends that name
+        // them); the user reads the file top to bottom.
+        std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                         [](const diagnostic& a, const diagnostic& b) {
+                             return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                         });
+        result.errors = std::move(diagnostics_);
+        return result;
+    }
+
+private:
+    // About the file as a whole: no line to point at.
+    void file_error(std::string message) {
+        diagnostics_.push_back({file_, 0, 0, "", std::move(message)});
+    }
+
+    void error(const at& where, std::string message) {
+        diagnostics_.push_back(
+            {file_, line_of(where.mark), where.mark.column + 1, where.path, std::move(message)});
+    }
+
+    bool expect_map(const at& v) {
+        if (!v.node.IsMap()) {
+            error(v, "expected a map, got " + describe_kind(v.node));
+            return false;
+        }
+        return true;
+    }
+
+    bool expect_list(const at& v) {
+        if (!v.node.IsSequence()) {
+            error(v, "expected a list, got " + describe_kind(v.node));
+            return false;
+        }
+        return true;
+    }
+
+    // Calls on_key(name, value) for each key in `valid`, reports every other key, and returns
+    // the keys present so that the caller can check the required ones.
+    template <typename F>
+    std::vector<std::string> walk_map(const at& map, std::initializer_list<std::string_view> valid,
+                                      F&& on_key, std::span<const misplaced_key> misplaced = {}) {
+        std::vector<std::string> seen;
+        std::map<std::string, int, std::less<>> first_line;
+        for (const auto& entry : map.node) {
+            const YAML::Node& key_node = entry.first;
+            if (!key_node.IsScalar()) {
+                error(at{key_node, key_node.Mark(), map.path},
+                      "expected a key name, got " + describe_kind(key_node));
+                continue;
+            }
+            const std::string& key = key_node.Scalar();
+            at value = map.key(key_node, entry.second, key);
+            at key_at{key_node, key_node.Mark(), value.path};
+            if (auto first = first_line.find(key); first != first_line.end()) {
+                error(key_at, "duplicate key '" + key + "' (first defined at line " +
+                                  std::to_string(first->second) + ")");
+                continue;
+            }
+            first_line.emplace(key, line_of(key_node.Mark()));
+            auto wrong_place = std::find_if(misplaced.begin(), misplaced.end(),
+                                            [&](const misplaced_key& m) { return m.key == key; });
+            if (wrong_place != misplaced.end()) {
+                error(key_at, "'" + key + "' " + std::string(wrong_place->message));
+                continue;
+            }
+            if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+                if (auto guess = nearest(key, valid)) {
+                    error(key_at, "unknown key '" + key + "' (did you mean '" + *guess + "'?)");
+                } else {
+                    error(key_at, "unknown key '" + key + "' (valid keys: " + join(valid) + ")");
+                }
+                continue;
+            }
+            seen.push_back(key);
+            on_key(std::string_view(key), value);
+        }
+        return seen;
+    }
+
+    void require(const at& map, const std::vector<std::string>& seen, std::string_view key,
+                 std::string_view why = {}) {
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            return;
+        }
+        std::string message = "missing required key '" + std::string(key) + "'";
+        if (!why.empty()) {
+            message += " (" + std::string(why) + ")";
+        }
+        error(map, std::move(message));
+    }
+
+    // ---- scalars
+
+    bool read_string(const at& v, std::string& out) {
+        if (!v.node.IsScalar()) {
+            error(v, "expected a string, got " + describe(v.node));
+            return false;
+        }
+        out = v.node.Scalar();
+        return true;
+    }
+
+    bool read_name(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (!valid_name(text)) {
+            error(v, "invalid name '" + text + "' (use letters, digits, '_', '.' and '-')");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    bool read_bool(const at& v, bool& out) {
+        // Only the YAML 1.2 spellings: YAML 1.1's yes/no/on/off are a classic surprise
+        // (a country code "no" turning into false), so they are refused rather than guessed.
+        static constexpr std::string_view truths[] = {"true", "True", "TRUE"};
+        static constexpr std::string_view falsehoods[] = {"false", "False", "FALSE"};
+        if (v.node.IsScalar()) {
+            const std::string& text = v.node.Scalar();
+            if (std::find(std::begin(truths), std::end(truths), text) != std::end(truths)) {
+                out = true;
+                return true;
+            }
+            if (std::find(std::begin(falsehoods), std::end(falsehoods), text) !=
+                std::end(falsehoods)) {
+                out = false;
+                return true;
+            }
+        }
+        error(v, "expected true or false, got " + describe(v.node));
+        return false;
+    }
+
+    void range_error(const at& v, std::uint64_t min, std::uint64_t max) {
+        if (max == max_u64) {
+            error(v, "must be at least " + std::to_string(min) + ", got " + v.node.Scalar());
+        } else {
+            error(v, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                         ", got " + v.node.Scalar());
+        }
+    }
+
+    bool read_integer(const at& v, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
+        if (!v.node.IsScalar() || !looks_integer(v.node.Scalar())) {
+            error(v, "expected an integer, got " + describe(v.node));
+            return false;
+        }
+        std::uint64_t value = 0;
+        if (!parse_digits(v.node.Scalar(), value) || value < min || value > max) {
+            range_error(v, min, max);
+            return false;
+        }
+        out = value;
+        return true;
+    }
+
+    template <typename T> void read_integer_into(const at& v, std::uint64_t min, T& out) {
+        std::uint64_t value = 0;
+        if (read_integer(v, min, std::numeric_limits<T>::max(), value)) {
+            out = static_cast<T>(value);
+        }
+    }
+
+    // "16384", "16k", "1m", "1g" (binary multiples).
+    bool read_size(const at& v, std::uint64_t min, std::uint64_t& out) {
+        if (!v.node.IsScalar()) {
+            error(v, "expected a size, got " + describe(v.node));
+            return false;
+        }
+        std::string_view text = v.node.Scalar();
+        std::uint64_t factor = 1;
+        if (!text.empty()) {
+            switch (text.back()) {
+            case 'k':
+            case 'K':
+                factor = 1ull << 10;
+                break;
+            case 'm':
+            case 'M':
+                factor = 1ull << 20;
+                break;
+            case 'g':
+            case 'G':
+                factor = 1ull << 30;
+                break;
+            default:
+                break;
+            }
+        }
+        std::string_view digits = factor == 1 ? text : text.substr(0, text.size() - 1);
+        std::uint64_t value = 0;
+        if (!all_digits(digits)) {
+            error(v, "invalid size '" + std::string(text) +
+                         "' (expected a number of bytes, optionally with k, m or g, e.g. 16k)");
+            return false;
+        }
+        if (!parse_digits(digits, value) || value > max_u64 / factor) {
+            error(v, "size '" + std::string(text) + "' is too large");
+            return false;
+        }
+        value *= factor;
+        if (value < min) {
+            range_error(v, min, max_u64);
+            return false;
+        }
+        out = value;
+        return true;
+    }
+
+    void read_size_into(const at& v, std::uint64_t min, std::size_t& out) {
+        std::uint64_t value = 0;
+        if (read_size(v, min, value)) {
+            out = static_cast<std::size_t>(value);
+        }
+    }
+
+    // `allow_zero`: a zero timeout would fail every connection at once, but a zero grace
+    // period on shutdown is a legitimate choice.
+    void read_duration(const at& v, bool allow_zero, duration& out) {
+        if (!v.node.IsScalar()) {
+            error(v, "expected a duration, got " + describe(v.node));
+            return;
+        }
+        const std::string& text = v.node.Scalar();
+        duration value{};
+        switch (parse_duration_checked(text, value)) {
+        case duration_status::ok:
+            if (value.count() == 0 && !allow_zero) {
+                error(v, "must be greater than 0, got '" + text + "'");
+                return;
+            }
+            out = value;
+            return;
+        case duration_status::bare_number:
+            error(v, "invalid duration '" + text +
+                         "' (missing unit: add one of ms, s, m, h, d, e.g. " + text + "s)");
+            return;
+        case duration_status::too_large:
+            error(v, "duration '" + text + "' is too large");
+            return;
+        case duration_status::invalid:
+            error(v, "invalid duration '" + text +
+                         "' (expected a number with a unit: ms, s, m, h, d, e.g. 5s)");
+            return;
+        }
+    }
+
+    bool read_endpoint(const at& v, bool bind, endpoint& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        switch (parse_endpoint_checked(text, bind, out)) {
+        case endpoint_status::ok:
+            return true;
+        case endpoint_status::bad_port:
+            error(v,
+                  "invalid port in '" + text + "' (expected " + (bind ? "0" : "1") + " to 65535)");
+            return false;
+        case endpoint_status::bad_address:
+            if (bind) {
+                error(v, "invalid bind address '" + text +
+                             "' (expected IP:port or *:port, e.g. *:80, 10.0.0.1:80 or [::1]:80; "
+                             "host names are not resolved)");
+            } else {
+                error(v, "invalid address '" + text +
+                             "' (expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host names "
+                             "are not resolved)");
+            }
+            return false;
+        }
+        return false;
+    }
+
+    // Binds are shared across frontends and the admin listener: with SO_REUSEPORT the kernel
+    // would accept the same address twice and split connections between them at random.
+    void claim_bind(const at& v, const endpoint& address) {
+        if (address.port == 0) {
+            return;
+        }
+        auto [it, inserted] = binds_.emplace(
+            address.to_string(), "first defined at line " + std::to_string(line_of(v.mark)));
+        if (!inserted) {
+            error(v, "duplicate bind address '" + v.node.Scalar() + "' (" + it->second + ")");
+        }
+    }
+
+    // ---- sections
+
+    void read_root(const at& root, config& out) {
+        if (!expect_map(root)) {
+            return;
+        }
+        std::optional<at> global_at, admin_at, defaults_at, frontends_at, backends_at;
+        auto seen = walk_map(root, {"global", "admin", "defaults", "frontends", "backends"},
+                             [&](std::string_view key, const at& v) {
+                                 auto& slot = key == "global"      ? global_at
+                                              : key == "admin"     ? admin_at
+                                              : key == "defaults"  ? defaults_at
+                                              : key == "frontends" ? frontends_at
+                                                                   : backends_at;
+                                 slot = v;
+                             });
+        require(root, seen, "frontends");
+        require(root, seen, "backends");
+
+        if (global_at) {
+            read_global(*global_at, out.global);
+        }
+        if (admin_at) {
+            read_admin(*admin_at, out.admin);
+        }
+        // Without admin.bind the admin listener still takes its default address; a frontend
+        // binding it must be told why it clashes with a line it cannot see.
+        binds_.emplace(out.admin.bind.to_string(),
+                       "already used by the admin listener; set admin.bind to move it");
+        if (defaults_at) {
+            read_defaults(*defaults_at);
+        }
+        if (backends_at) {
+            read_list(
+                *backends_at, "backend", out.backends,
+                [&](const at& v, backend& b, std::size_t index) { read_backend(v, b, index); });
+        }
+        if (frontends_at) {
+            read_list(
+                *frontends_at, "frontend", out.frontends,
+                [&](const at& v, frontend& f, std::size_t) { read_frontend(v, f, out.backends); });
+        }
+    }
+
+    // Every entry gets a slot, valid or not, so that a backend's index is its position in the
+    // file and later entries keep their indices when an earlier one is broken.
+    template <typename T, typename F>
+    void read_list(const at& list, std::string_view what, std::vector<T>& out, F&& read_one,
+                   bool at_least_one = true) {
+        if (!expect_list(list)) {
+            return;
+        }
+        if (list.node.size() == 0 && at_least_one) {
+            error(list, "expected at least one " + std::string(what));
+            return;
+        }
+        std::size_t index = 0;
+        for (const YAML::Node& item : list.node) {
+            out.emplace_back();
+            read_one(list.item(item, index), out.back(), index);
+            ++index;
+        }
+    }
+
+    void read_global(const at& v, struct global& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"threads", "shutdown_grace"}, [&](std::string_view key, const at& value) {
+            if (key == "threads") {
+                read_threads(value, out.threads);
+            } else {
+                read_duration(value, true, out.shutdown_grace);
+            }
+        });
+    }
+
+    void read_threads(const at& v, unsigned& out) {
+        if (v.node.IsScalar() && v.node.Scalar() == "auto") {
+            out = 0;
+            return;
+        }
+        if (v.node.IsScalar() && !looks_integer(v.node.Scalar())) {
+            error(v, "expected auto or an integer, got " + describe(v.node));
+            return;
+        }
+        std::uint64_t value = 0;
+        if (read_integer(v, 1, 256, value)) {
+            out = static_cast<unsigned>(value);
+        }
+    }
+
+    void read_admin(const at& v, struct admin& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"bind"}, [&](std::string_view, const at& value) {
+            if (read_endpoint(value, true, out.bind)) {
+                claim_bind(value, out.bind);
+            }
+        });
+    }
+
+    void read_defaults(const at& v) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"timeouts", "forwardfor", "limits", "retries", "pool"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "timeouts") {
+                         read_timeouts(value, scope::defaults, defaults_.timeouts);
+                     } else if (key == "forwardfor") {
+                         read_bool(value, defaults_.forwardfor);
+                     } else if (key == "limits") {
+                         read_limits(value, defaults_.limits);
+                     } else if (key == "retries") {
+                         read_retries(value, defaults_.retries);
+                     } else {
+                         read_pool(value, defaults_.pool);
+                     }
+                 });
+    }
+
+    void read_timeouts(const at& v, scope where, struct timeouts& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        static constexpr misplaced_key on_frontend[] = {
+            {"connect", "applies to backends: set it in a backend's timeouts or in "
+                        "defaults.timeouts"},
+            {"server", "applies to backends: set it in a backend's timeouts or in "
+                       "defaults.timeouts"},
+        };
+        static constexpr misplaced_key on_backend[] = {
+            {"client", "applies to frontends: set it in a frontend's timeouts or in "
+                       "defaults.timeouts"},
+            {"http_request", "applies to frontends: set it in a frontend's timeouts or in "
+                             "defaults.timeouts"},
+            {"keepalive", "applies to frontends: set it in a frontend's timeouts or in "
+                          "defaults.timeouts"},
+        };
+        auto on_key = [&](std::string_view key, const at& value) {
+            duration& field = key == "connect"        ? out.connect
+                              : key == "client"       ? out.client
+                              : key == "server"       ? out.server
+                              : key == "http_request" ? out.http_request
+                                                      : out.keepalive;
+            read_duration(value, false, field);
+        };
+        switch (where) {
+        case scope::defaults:
+            walk_map(v, {"connect", "client", "server", "http_request", "keepalive"}, on_key);
+            break;
+        case scope::frontend:
+            walk_map(v, {"client", "http_request", "keepalive"}, on_key, on_frontend);
+            break;
+        case scope::backend:
+            walk_map(v, {"connect", "server"}, on_key, on_backend);
+            break;
+        }
+    }
+
+    void read_limits(const at& v, struct limits& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"max_head_bytes", "max_headers", "max_uri_bytes", "max_body_bytes"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "max_head_bytes") {
+                         read_size_into(value, 1, out.max_head_bytes);
+                     } else if (key == "max_headers") {
+                         read_integer_into(value, 1, out.max_headers);
+                     } else if (key == "max_uri_bytes") {
+                         read_size_into(value, 1, out.max_uri_bytes);
+                     } else {
+                         read_size(value, 0, out.max_body_bytes);
+                     }
+                 });
+    }
+
+    void read_retries(const at& v, unsigned& out) {
+        std::uint64_t value = 0;
+        if (read_integer(v, 0, 100, value)) {
+            out = static_cast<unsigned>(value);
+        }
+    }
+
+    void read_pool(const at& v, struct pool& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"max_idle_per_server", "idle_timeout"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "max_idle_per_server") {
+                         read_integer_into(value, 0, out.max_idle_per_server);
+                     } else {
+                         read_duration(value, false, out.idle_timeout);
+                     }
+                 });
+    }
+
+    void read_backend(const at& v, backend& out, std::size_t index) {
+        out.connect_timeout = defaults_.timeouts.connect;
+        out.server_timeout = defaults_.timeouts.server;
+        out.retries = defaults_.retries;
+        out.pool = defaults_.pool;
+        if (!expect_map(v)) {
+            return;
+        }
+        std::optional<std::string> service;
+        auto seen =
+            walk_map(v, {"name", "balance", "service", "retries", "timeouts", "pool", "servers"},
+                     [&](std::string_view key, const at& value) {
+                         if (key == "name") {
+                             if (read_name(value, out.name)) {
+                                 register_backend(value, out.name, index);
+                             }
+                         } else if (key == "balance") {
+                             read_balance(value);
+                         } else if (key == "service") {
+                             std::string text;
+                             if (read_name(value, text)) {
+                                 service = std::move(text);
+                             }
+                         } else if (key == "retries") {
+                             read_retries(value, out.retries);
+                         } else if (key == "timeouts") {
+                             struct timeouts t = defaults_.timeouts;
+                             read_timeouts(value, scope::backend, t);
+                             out.connect_timeout = t.connect;
+                             out.server_timeout = t.server;
+                         } else if (key == "pool") {
+                             read_pool(value, out.pool);
+                         } else {
+                             read_servers(value, out.servers);
+                         }
+                     });
+        require(v, seen, "name");
+        require(v, seen, "servers");
+        out.service = service.value_or(out.name);
+    }
+
+    void register_backend(const at& v, const std::string& name, std::size_t index) {
+        auto [it, inserted] = backend_index_.emplace(name, std::pair(index, line_of(v.mark)));
+        if (inserted) {
+            backend_names_.push_back(name);
+        } else {
+            error(v, "duplicate backend name '" + name + "' (first defined at line " +
+                         std::to_string(it->second.second) + ")");
+        }
+    }
+
+    void read_balance(const at& v) {
+        static constexpr std::string_view algorithms[] = {"roundrobin"};
+        std::string text;
+        if (!read_string(v, text)) {
+            return;
+        }
+        if (std::find(std::begin(algorithms), std::end(algorithms), text) == std::end(algorithms)) {
+            error(v, "unknown balance algorithm '" + text + "' (valid values: " + join(algorithms) +
+                         ")");
+        }
+    }
+
+    void read_servers(const at& v, std::vector<server>& out) {
+        std::map<std::string, int, std::less<>> names;
+        read_list(v, "server", out, [&](const at& item, server& s, std::size_t) {
+            if (!expect_map(item)) {
+                return;
+            }
+            auto seen = walk_map(item, {"name", "address", "weight"},
+                                 [&](std::string_view key, const at& value) {
+                                     if (key == "name") {
+                                         if (read_name(value, s.name)) {
+                                             claim_name(value, "server", s.name, names);
+                                         }
+                                     } else if (key == "address") {
+                                         read_endpoint(value, false, s.address);
+                                     } else {
+                                         std::uint64_t weight = 0;
+                                         if (read_integer(value, 1, 256, weight)) {
+                                             s.weight = static_cast<unsigned>(weight);
+                                         }
+                                     }
+                                 });
+            require(item, seen, "name");
+            require(item, seen, "address");
+        });
+    }
+
+    void claim_name(const at& v, std::string_view what, const std::string& name,
+                    std::map<std::string, int, std::less<>>& names) {
+        auto [it, inserted] = names.emplace(name, line_of(v.mark));
+        if (!inserted) {
+            error(v, "duplicate " + std::string(what) + " name '" + name +
+                         "' (first defined at line " + std::to_string(it->second) + ")");
+        }
+    }
+
+    void read_frontend(const at& v, frontend& out, const std::vector<backend>& backends) {
+        out.forwardfor = defaults_.forwardfor;
+        out.client_timeout = defaults_.timeouts.client;
+        out.http_request_timeout = defaults_.timeouts.http_request;
+        out.keepalive_timeout = defaults_.timeouts.keepalive;
+        out.limits = defaults_.limits;
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen = walk_map(
+            v, {"name", "bind", "default_backend", "forwardfor", "timeouts", "limits", "routes"},
+            [&](std::string_view key, const at& value) {
+                if (key == "name") {
+                    if (read_name(value, out.name)) {
+                        claim_name(value, "frontend", out.name, frontend_names_);
+                    }
+                } else if (key == "bind") {
+                    read_binds(value, out.bind);
+                } else if (key == "default_backend") {
+                    resolve_backend(value, out.default_backend);
+                } else if (key == "forwardfor") {
+                    read_bool(value, out.forwardfor);
+                } else if (key == "timeouts") {
+                    struct timeouts t = defaults_.timeouts;
+                    read_timeouts(value, scope::frontend, t);
+                    out.client_timeout = t.client;
+                    out.http_request_timeout = t.http_request;
+                    out.keepalive_timeout = t.keepalive;
+                } else if (key == "limits") {
+                    read_limits(value, out.limits);
+                } else {
+                    // No routes is valid: everything goes to default_backend.
+                    read_list(
+                        value, "route", out.routes,
+                        [&](const at& item, route& r, std::size_t) {
+                            read_route(item, r, backends);
+                        },
+                        false);
+                }
+            });
+        require(v, seen, "name");
+        require(v, seen, "bind");
+        require(v, seen, "default_backend", "requests that match no route are sent there");
+    }
+
+    // A single address is accepted as shorthand for a one-element list.
+    void read_binds(const at& v, std::vector<endpoint>& out) {
+        auto read_one = [&](const at& item) {
+            endpoint address;
+            if (read_endpoint(item, true, address)) {
+                claim_bind(item, address);
+                out.push_back(std::move(address));
+            }
+        };
+        if (v.node.IsScalar()) {
+            read_one(v);
+            return;
+        }
+        if (!v.node.IsSequence()) {
+            error(v, "expected an address or a list of addresses, got " + describe_kind(v.node));
+            return;
+        }
+        if (v.node.size() == 0) {
+            error(v, "expected at least one address");
+            return;
+        }
+        std::size_t index = 0;
+        for (const YAML::Node& item : v.node) {
+            read_one(v.item(item, index++));
+        }
+    }
+
+    // Returns false when the name is unknown. Does not report anything when no backend has a
+    // valid name at all: that is already an error of its own, and every reference to a backend
+    // would otherwise repeat it.
+    bool resolve_backend(const at& v, std::size_t& out) {
+        std::string name;
+        if (!read_string(v, name)) {
+            return false;
+        }
+        if (auto it = backend_index_.find(name); it != backend_index_.end()) {
+            out = it->second.first;
+            return true;
+        }
+        if (backend_index_.empty()) {
+            return false;
+        }
+        if (auto guess = nearest(name, backend_names_)) {
+            error(v, "unknown backend '" + name + "' (did you mean '" + *guess + "'?)");
+        } else {
+            error(v, "unknown backend '" + name + "' (defined backends: " + join(backend_names_) +
+                         ")");
+        }
+        return false;
+    }
+
+    void read_route(const at& v, route& out, const std::vector<backend>& backends) {
+        if (!expect_map(v)) {
+            return;
+        }
+        bool resolved = false;
+        auto seen = walk_map(
+            v, {"host", "path_prefix", "backend", "service"},
+            [&](std::string_view key, const at& value) {
+                if (key == "host") {
+                    std::string text;
+                    if (!read_string(value, text)) {
+                        return;
+                    }
+                    if (!valid_host(text)) {
+                        error(value, "invalid host '" + text +
+                                         "' (expected an exact host name without a port, e.g. "
+                                         "api.example.com)");
+                        return;
+                    }
+                    // Host names are case-insensitive; one spelling lets the proxy compare
+                    // against a lower-cased Host header without folding case per request.
+                    out.host = lowercase(std::move(text));
+                } else if (key == "path_prefix") {
+                    std::string text;
+                    if (!read_string(value, text)) {
+                        return;
+                    }
+                    if (!text.starts_with('/')) {
+                        error(value, "must start with '/', got '" + text + "'");
+                        return;
+                    }
+                    out.path_prefix = std::move(text);
+                } else if (key == "backend") {
+                    resolved = resolve_backend(value, out.backend);
+                } else {
+                    read_name(value, out.service);
+                }
+            });
+        require(v, seen, "backend");
+        if (std::find(seen.begin(), seen.end(), "host") == seen.end() &&
+            std::find(seen.begin(), seen.end(), "path_prefix") == seen.end()) {
+            error(v, "a route needs host, path_prefix or both (unmatched requests already go to "
+                     "default_backend)");
+        }
+        if (out.service.empty() && resolved) {
+            out.service = backends[out.backend].service;
+        }
+    }
+
+    // Reports a second document, or a stray token yaml-cpp cannot start a document with. For the
+    // latter yaml-cpp 0.7 returns the same empty document forever without consuming anything
+    // (its own LoadAll then loops until memory runs out; fixed upstream in yaml-cpp#1319), so
+    // documents are read one at a time here and an empty one that does not move on stops it.
+    // Throws YAML::ParserException for ordinary syntax errors, as YAML::Load would.
+    bool check_documents(std::string_view text) {
+        std::istringstream input{std::string(text)};
+        YAML::Parser parser(input);
+        document_probe probe;
+        std::optional<YAML::Mark> previous_empty;
+        for (std::size_t index = 0; parser.HandleNextDocument(probe); ++index) {
+            const YAML::Mark start = probe.start;
+            if (probe.has_content && index > 0) {
+                const bool marked = text.substr(start.pos).starts_with("---");
+                diagnostics_.push_back(
+                    {file_, line_of(start), start.column + 1, "",
+                     marked ? "a second YAML document is not allowed (one configuration per file)"
+                            : "invalid YAML: content after the end of the document (check the "
+                              "indentation)"});
+                return false;
+            }
+            if (!probe.has_content) {
+                if (previous_empty && previous_empty->pos == start.pos) {
+                    diagnostics_.push_back({file_, line_of(start), start.column + 1, "",
+                                            "invalid YAML: unexpected '" +
+                                                std::string(text.substr(start.pos, 1)) + "'"});
+                    return false;
+                }
+                previous_empty = start;
+            }
+        }
+        return true;
+    }
+
+    // "bind: *:80" is the natural way to write a wildcard bind, and YAML reads it as an alias.
+    static std::string alias_hint(std::string_view text, const YAML::Exception& e) {
+        if (e.msg != YAML::ErrorMsg::UNKNOWN_ANCHOR || e.mark.pos < 0) {
+            return "";
+        }
+        std::string_view rest = text.substr(std::min<std::size_t>(e.mark.pos, text.size()));
+        std::string_view token = rest.substr(0, rest.find_first_of(" \t\r\n,]}#"));
+        if (!token.starts_with("*:")) {
+            return "";
+        }
+        return " (write \"" + std::string(token) +
+               "\" in quotes: a leading * is YAML alias syntax)";
+    }
+
+    std::string file_;
+    std::vector<diagnostic> diagnostics_;
+    defaults_section defaults_;
+    std::map<std::string, std::pair<std::size_t, int>, std::less<>> backend_index_; // index, line
+    std::vector<std::string> backend_names_; // in file order, for suggestions and listings
+    std::map<std::string, int, std::less<>> frontend_names_;
+    std::map<std::string, std::string, std::less<>> binds_; // address -> where it was first bound
+};
+
+} // namespace
+
+std::string endpoint::to_string() const {
+    const std::string port_text = std::to_string(port);
+    if (host.find(':') != std::string::npos) {
+        return "[" + host + "]:" + port_text;
+    }
+    return host + ":" + port_text;
+}
+
+std::string diagnostic::to_string() const {
+    std::string out = file;
+    if (line > 0) {
+        out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    }
+    out += ": ";
+    if (!path.empty()) {
+        out += path + ": ";
+    }
+    out += message;
+    return out;
+}
+
+namespace {
+
+load_result cannot_read(const std::string& path) {
+    load_result result;
+    result.errors.push_back({path, 0, 0, "", std::string("cannot read: ") + std::strerror(errno)});
+    return result;
+}
+
+} // namespace
+
+load_result load_file(const std::string& path) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                         &std::fclose);
+    if (!file) {
+        return cannot_read(path);
+    }
+    std::string text;
+    char buffer[8192];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+        text.append(buffer, n);
+    }
+    if (std::ferror(file.get())) {
+        return cannot_read(path);
+    }
+    return loader(path).run(text);
+}
+
+load_result load_string(std::string_view text, const std::string& file_name) {
+    return loader(file_name).run(text);
+}
+
+bool parse_duration(std::string_view text, duration& out) {
+    return parse_duration_checked(text, out) == duration_status::ok;
+}
+
+bool parse_endpoint(std::string_view text, bool allow_wildcard, endpoint& out) {
+    return parse_endpoint_checked(text, allow_wildcard, out) == endpoint_status::ok;
+}
+
+} // namespace fulcrum::config

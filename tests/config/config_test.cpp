@@ -1,0 +1,937 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace fulcrum::config {
+namespace {
+
+using namespace std::chrono_literals;
+using strings = std::vector<std::string>;
+
+strings errors_of(std::string_view yaml) {
+    strings out;
+    for (const diagnostic& d : load_string(yaml, "t.yaml").errors) {
+        out.push_back(d.to_string());
+    }
+    return out;
+}
+
+config load_ok(std::string_view yaml) {
+    load_result result = load_string(yaml, "t.yaml");
+    for (const diagnostic& d : result.errors) {
+        ADD_FAILURE() << d.to_string();
+    }
+    return result.value;
+}
+
+// The smallest valid file; tests append to it or replace one line.
+constexpr std::string_view minimal = R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80}
+)";
+
+std::string with_defaults(std::string_view defaults) {
+    return std::string(defaults) + std::string(minimal);
+}
+
+// ---- files that load
+
+TEST(config_examples, tutorial_loads_without_errors) {
+    load_result result = load_file(FULCRUM_SOURCE_DIR "/deploy/examples/tutorial.yaml");
+    for (const diagnostic& d : result.errors) {
+        ADD_FAILURE() << d.to_string();
+    }
+    const config& c = result.value;
+    ASSERT_EQ(c.frontends.size(), 1u);
+    EXPECT_EQ(c.frontends[0].name, "http");
+    EXPECT_EQ(c.frontends[0].bind, (std::vector<endpoint>{{"10.17.1.18", 80}}));
+    EXPECT_TRUE(c.frontends[0].forwardfor);
+    ASSERT_EQ(c.backends.size(), 1u);
+    EXPECT_EQ(c.backends[0].name, "app_pool");
+    ASSERT_EQ(c.backends[0].servers.size(), 2u);
+    EXPECT_EQ(c.backends[0].servers[0].name, "app-1");
+    EXPECT_EQ(c.backends[0].servers[0].address, (endpoint{"10.132.20.236", 80}));
+    EXPECT_EQ(c.backends[0].servers[1].name, "app-2");
+    EXPECT_EQ(c.backends[0].servers[1].address, (endpoint{"10.132.20.237", 80}));
+    EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
+}
+
+TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
+    load_result result = load_file(FULCRUM_SOURCE_DIR "/deploy/examples/full.yaml");
+    for (const diagnostic& d : result.errors) {
+        ADD_FAILURE() << d.to_string();
+    }
+    const config& c = result.value;
+    EXPECT_EQ(c.global.threads, 4u);
+    EXPECT_EQ(c.global.shutdown_grace, 15s);
+    ASSERT_EQ(c.frontends.size(), 2u);
+    const frontend& http = c.frontends[0];
+    EXPECT_EQ(http.bind, (std::vector<endpoint>{{"0.0.0.0", 80}, {"::", 80}}));
+    EXPECT_EQ(http.client_timeout, 20s);
+    EXPECT_EQ(http.http_request_timeout, 5s);
+    EXPECT_EQ(http.keepalive_timeout, 30s);
+    EXPECT_EQ(http.limits.max_head_bytes, 32u * 1024);
+    EXPECT_EQ(http.limits.max_headers, 64u);
+    EXPECT_EQ(http.limits.max_uri_bytes, 4u * 1024);
+    EXPECT_EQ(http.limits.max_body_bytes, 100u * 1024 * 1024);
+    ASSERT_EQ(http.routes.size(), 3u);
+    EXPECT_EQ(http.routes[0].host, "api.example.com");
+    EXPECT_EQ(http.routes[0].path_prefix, "/v2/");
+    EXPECT_EQ(http.routes[0].backend, 1u);
+    EXPECT_EQ(http.routes[0].service, "public_api");
+    EXPECT_EQ(http.routes[1].backend, 0u);
+    EXPECT_EQ(http.routes[1].service, "web");
+    EXPECT_EQ(http.routes[2].service, "internal_api");
+    const frontend& internal = c.frontends[1];
+    EXPECT_EQ(internal.bind, (std::vector<endpoint>{{"10.132.20.10", 8080}}));
+    EXPECT_EQ(internal.default_backend, 1u);
+    EXPECT_FALSE(internal.forwardfor);
+    EXPECT_EQ(internal.client_timeout, 30s);
+    EXPECT_EQ(internal.limits.max_head_bytes, 16u * 1024);
+    const backend& app = c.backends[0];
+    EXPECT_EQ(app.service, "web");
+    EXPECT_EQ(app.retries, 2u);
+    EXPECT_EQ(app.connect_timeout, 2s);
+    EXPECT_EQ(app.server_timeout, 60s);
+    EXPECT_EQ(app.pool.max_idle_per_server, 32u);
+    EXPECT_EQ(app.pool.idle_timeout, 3s);
+    EXPECT_EQ(app.servers[1].weight, 2u);
+    const backend& api = c.backends[1];
+    EXPECT_EQ(api.service, "api_pool");
+    EXPECT_EQ(api.connect_timeout, 3s);
+    EXPECT_EQ(api.server_timeout, 45s);
+    EXPECT_EQ(api.servers[0].address, (endpoint{"fd00::10", 8080}));
+    EXPECT_EQ(api.servers[1].weight, 3u);
+}
+
+TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
+    config c = load_ok(minimal);
+    EXPECT_EQ(c.global.threads, 0u);
+    EXPECT_EQ(c.global.shutdown_grace, 10s);
+    EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
+    const frontend& f = c.frontends[0];
+    EXPECT_TRUE(f.forwardfor);
+    EXPECT_EQ(f.client_timeout, 30s);
+    EXPECT_EQ(f.http_request_timeout, 10s);
+    EXPECT_EQ(f.keepalive_timeout, 60s);
+    EXPECT_EQ(f.limits.max_head_bytes, 16384u);
+    EXPECT_EQ(f.limits.max_headers, 100u);
+    EXPECT_EQ(f.limits.max_uri_bytes, 8192u);
+    EXPECT_EQ(f.limits.max_body_bytes, 0u);
+    EXPECT_TRUE(f.routes.empty());
+    const backend& b = c.backends[0];
+    EXPECT_EQ(b.service, "app_pool");
+    EXPECT_EQ(b.connect_timeout, 5s);
+    EXPECT_EQ(b.server_timeout, 30s);
+    EXPECT_EQ(b.retries, 1u);
+    EXPECT_EQ(b.pool.max_idle_per_server, 1024u);
+    EXPECT_EQ(b.pool.idle_timeout, 4s);
+    EXPECT_EQ(b.servers[0].weight, 1u);
+}
+
+TEST(config_defaults, defaults_section_reaches_every_frontend_and_backend) {
+    config c = load_ok(R"(defaults:
+  timeouts: {connect: 1s, client: 2s, server: 3s, http_request: 4s, keepalive: 5s}
+  forwardfor: false
+  limits: {max_head_bytes: 1k, max_headers: 10, max_uri_bytes: 512, max_body_bytes: 1g}
+  retries: 3
+  pool: {max_idle_per_server: 8, idle_timeout: 500ms}
+frontends:
+  - {name: a, bind: "*:80", default_backend: one}
+  - {name: b, bind: "*:81", default_backend: two}
+backends:
+  - {name: one, servers: [{name: s, address: 10.0.0.1:80}]}
+  - {name: two, servers: [{name: s, address: 10.0.0.2:80}]}
+)");
+    for (const frontend& f : c.frontends) {
+        EXPECT_FALSE(f.forwardfor);
+        EXPECT_EQ(f.client_timeout, 2s);
+        EXPECT_EQ(f.http_request_timeout, 4s);
+        EXPECT_EQ(f.keepalive_timeout, 5s);
+        EXPECT_EQ(f.limits.max_head_bytes, 1024u);
+        EXPECT_EQ(f.limits.max_headers, 10u);
+        EXPECT_EQ(f.limits.max_uri_bytes, 512u);
+        EXPECT_EQ(f.limits.max_body_bytes, 1024u * 1024 * 1024);
+    }
+    for (const backend& b : c.backends) {
+        EXPECT_EQ(b.connect_timeout, 1s);
+        EXPECT_EQ(b.server_timeout, 3s);
+        EXPECT_EQ(b.retries, 3u);
+        EXPECT_EQ(b.pool.max_idle_per_server, 8u);
+        EXPECT_EQ(b.pool.idle_timeout, 500ms);
+    }
+    EXPECT_EQ(c.frontends[1].default_backend, 1u);
+}
+
+TEST(config_defaults, overrides_replace_only_the_keys_they_name) {
+    config c = load_ok(R"(defaults:
+  timeouts: {client: 2s, connect: 1s}
+  limits: {max_headers: 10, max_body_bytes: 1m}
+  pool: {max_idle_per_server: 8}
+frontends:
+  - name: http
+    bind: "*:80"
+    default_backend: app
+    timeouts: {keepalive: 9s}
+    limits: {max_headers: 20}
+backends:
+  - name: app
+    timeouts: {server: 7s}
+    pool: {idle_timeout: 2s}
+    retries: 0
+    servers: [{name: s, address: 10.0.0.1:80}]
+)");
+    const frontend& f = c.frontends[0];
+    EXPECT_EQ(f.client_timeout, 2s);
+    EXPECT_EQ(f.keepalive_timeout, 9s);
+    EXPECT_EQ(f.http_request_timeout, 10s);
+    EXPECT_EQ(f.limits.max_headers, 20u);
+    EXPECT_EQ(f.limits.max_body_bytes, 1024u * 1024);
+    const backend& b = c.backends[0];
+    EXPECT_EQ(b.connect_timeout, 1s);
+    EXPECT_EQ(b.server_timeout, 7s);
+    EXPECT_EQ(b.pool.max_idle_per_server, 8u);
+    EXPECT_EQ(b.pool.idle_timeout, 2s);
+    EXPECT_EQ(b.retries, 0u);
+}
+
+TEST(config_defaults, route_service_defaults_to_the_backend_service) {
+    config c = load_ok(R"(frontends:
+  - name: http
+    bind: "*:80"
+    default_backend: web
+    routes:
+      - {host: API.Example.com, backend: api}
+      - {path_prefix: /admin/, backend: web, service: admin_ui}
+      - {path_prefix: /, backend: web}
+backends:
+  - {name: web, servers: [{name: s, address: 10.0.0.1:80}]}
+  - {name: api, service: public_api, servers: [{name: s, address: 10.0.0.2:80}]}
+)");
+    const std::vector<route>& routes = c.frontends[0].routes;
+    ASSERT_EQ(routes.size(), 3u);
+    EXPECT_EQ(routes[0].host, "api.example.com");
+    EXPECT_EQ(routes[0].path_prefix, "");
+    EXPECT_EQ(routes[0].backend, 1u);
+    EXPECT_EQ(routes[0].service, "public_api");
+    EXPECT_EQ(routes[1].service, "admin_ui");
+    EXPECT_EQ(routes[2].backend, 0u);
+    EXPECT_EQ(routes[2].service, "web");
+}
+
+TEST(config_defaults, binds_accept_a_single_string_wildcards_ipv6_and_port_zero) {
+    config c = load_ok(R"(admin: {bind: "[::1]:0"}
+global: {threads: 256}
+frontends:
+  - {name: a, bind: "*:0", default_backend: app}
+  - {name: b, bind: ["[::]:443", 127.0.0.1:0], default_backend: app}
+backends:
+  - {name: app, servers: [{name: s, address: 10.0.0.1:80}]}
+)");
+    EXPECT_EQ(c.admin.bind, (endpoint{"::1", 0}));
+    EXPECT_EQ(c.global.threads, 256u);
+    EXPECT_EQ(c.frontends[0].bind, (std::vector<endpoint>{{"0.0.0.0", 0}}));
+    EXPECT_EQ(c.frontends[1].bind, (std::vector<endpoint>{{"::", 443}, {"127.0.0.1", 0}}));
+}
+
+TEST(config_defaults, routes_may_be_empty_and_hosts_may_be_ipv6_literals) {
+    config c = load_ok(R"(frontends:
+  - {name: a, bind: "*:80", default_backend: app, routes: []}
+  - name: b
+    bind: "*:81"
+    default_backend: app
+    routes: [{host: "[::1]", backend: app}]
+backends:
+  - {name: app, servers: [{name: s, address: 10.0.0.1:80}]}
+)");
+    EXPECT_TRUE(c.frontends[0].routes.empty());
+    ASSERT_EQ(c.frontends[1].routes.size(), 1u);
+    EXPECT_EQ(c.frontends[1].routes[0].host, "[::1]");
+}
+
+// ---- unknown keys
+
+TEST(config_errors, unknown_key_suggests_the_nearest_valid_key) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bnd: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80}
+)"),
+              (strings{
+                  "t.yaml:2:5: frontends[0]: missing required key 'bind'",
+                  "t.yaml:3:5: frontends[0].bnd: unknown key 'bnd' (did you mean 'bind'?)",
+              }));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  timout: {connect: 1s}\n")),
+              (strings{"t.yaml:2:3: defaults.timout: unknown key 'timout' (did you mean "
+                       "'timeouts'?)"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  forwardedfor: true\n")),
+              (strings{"t.yaml:2:3: defaults.forwardedfor: unknown key 'forwardedfor' (did you "
+                       "mean 'forwardfor'?)"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {Threads: 2}\n")),
+              (strings{"t.yaml:1:10: global.Threads: unknown key 'Threads' (did you mean "
+                       "'threads'?)"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {treads: 2, shutdown_grase: 1s}\n")),
+              (strings{
+                  "t.yaml:1:10: global.treads: unknown key 'treads' (did you mean 'threads'?)",
+                  "t.yaml:1:21: global.shutdown_grase: unknown key 'shutdown_grase' (did you "
+                  "mean 'shutdown_grace'?)",
+              }));
+}
+
+TEST(config_errors, unknown_key_far_from_any_lists_the_valid_keys) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80, zzz: 1}
+)"),
+              (strings{"t.yaml:8:50: backends[0].servers[0].zzz: unknown key 'zzz' (valid keys: "
+                       "name, address, weight)"}));
+    EXPECT_EQ(errors_of(with_defaults("listen: x\n")),
+              (strings{"t.yaml:1:1: listen: unknown key 'listen' (valid keys: global, admin, "
+                       "defaults, frontends, backends)"}));
+    EXPECT_EQ(errors_of(with_defaults("admin: {port: 9100}\n")),
+              (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind)"}));
+}
+
+TEST(config_errors, misspelt_top_level_section_is_both_unknown_and_missing) {
+    EXPECT_EQ(errors_of(R"(frontend:
+  - name: http
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:1:1: frontend: unknown key 'frontend' (did you mean 'frontends'?)",
+                  "t.yaml:1:1: missing required key 'frontends'",
+              }));
+}
+
+TEST(config_errors, duplicate_yaml_key_is_reported_at_the_second) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+    bind: [10.17.1.19:80]
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{"t.yaml:5:5: frontends[0].bind: duplicate key 'bind' (first defined at "
+                       "line 3)"}));
+}
+
+// ---- wrong types
+
+TEST(config_errors, wrong_node_kinds_name_what_was_expected_and_found) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers: app-1
+)"),
+              (strings{"t.yaml:7:14: backends[0].servers: expected a list, got a string"}));
+    EXPECT_EQ(errors_of(R"(frontends:
+  http: {bind: "*:80"}
+backends:
+  - name: app_pool
+    servers:
+)"),
+              (strings{
+                  "t.yaml:2:3: frontends: expected a list, got a map",
+                  "t.yaml:5:5: backends[0].servers: expected a list, got an empty value",
+              }));
+    EXPECT_EQ(errors_of(with_defaults("global: [threads, 4]\n")),
+              (strings{"t.yaml:1:9: global: expected a map, got a list"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  timeouts: 5s\n")),
+              (strings{"t.yaml:2:13: defaults.timeouts: expected a map, got a string"}));
+    EXPECT_EQ(errors_of("- frontends\n- backends\n"),
+              (strings{"t.yaml:1:1: expected a map, got a list"}));
+}
+
+TEST(config_errors, scalars_of_the_wrong_type) {
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  retries: abc\n")),
+              (strings{"t.yaml:2:12: defaults.retries: expected an integer, got 'abc'"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  retries: 1.5\n")),
+              (strings{"t.yaml:2:12: defaults.retries: expected an integer, got '1.5'"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  retries: [1]\n")),
+              (strings{"t.yaml:2:12: defaults.retries: expected an integer, got a list"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  forwardfor: yes\n")),
+              (strings{"t.yaml:2:15: defaults.forwardfor: expected true or false, got 'yes'"}));
+    EXPECT_EQ(
+        errors_of(with_defaults("defaults:\n  forwardfor:\n")),
+        (strings{"t.yaml:2:3: defaults.forwardfor: expected true or false, got an empty value"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {threads: many}\n")),
+              (strings{"t.yaml:1:19: global.threads: expected auto or an integer, got 'many'"}));
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: {first: http}
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{"t.yaml:2:11: frontends[0].name: expected a string, got a map"}));
+}
+
+TEST(config_errors, integers_out_of_range) {
+    EXPECT_EQ(errors_of(with_defaults("global: {threads: 0}\n")),
+              (strings{"t.yaml:1:19: global.threads: must be between 1 and 256, got 0"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {threads: 257}\n")),
+              (strings{"t.yaml:1:19: global.threads: must be between 1 and 256, got 257"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  retries: -1\n")),
+              (strings{"t.yaml:2:12: defaults.retries: must be between 0 and 100, got -1"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  limits: {max_headers: 0}\n")),
+              (strings{"t.yaml:2:25: defaults.limits.max_headers: must be at least 1, got 0"}));
+    EXPECT_EQ(errors_of(with_defaults(
+                  "defaults:\n  pool: {max_idle_per_server: 99999999999999999999}\n")),
+              (strings{"t.yaml:2:31: defaults.pool.max_idle_per_server: must be at least 0, got "
+                       "99999999999999999999"}));
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80, weight: 0}
+      - {name: app-2, address: 10.132.20.237:80, weight: 257}
+)"),
+              (strings{
+                  "t.yaml:8:58: backends[0].servers[0].weight: must be between 1 and 256, got 0",
+                  "t.yaml:9:58: backends[0].servers[1].weight: must be between 1 and 256, got 257",
+              }));
+}
+
+TEST(config_errors, sizes) {
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  limits: {max_head_bytes: 16 KB}\n")),
+              (strings{"t.yaml:2:28: defaults.limits.max_head_bytes: invalid size '16 KB' "
+                       "(expected a number of bytes, optionally with k, m or g, e.g. 16k)"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  limits: {max_uri_bytes: 0k}\n")),
+              (strings{"t.yaml:2:27: defaults.limits.max_uri_bytes: must be at least 1, got 0k"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  limits: {max_body_bytes: 99999999999g}\n")),
+              (strings{"t.yaml:2:28: defaults.limits.max_body_bytes: size '99999999999g' is too "
+                       "large"}));
+    config c = load_ok(with_defaults("defaults:\n  limits: {max_head_bytes: 2K, max_body_bytes: "
+                                     "3M, max_uri_bytes: 100}\n"));
+    EXPECT_EQ(c.frontends[0].limits.max_head_bytes, 2048u);
+    EXPECT_EQ(c.frontends[0].limits.max_body_bytes, 3u * 1024 * 1024);
+    EXPECT_EQ(c.frontends[0].limits.max_uri_bytes, 100u);
+}
+
+// ---- durations
+
+TEST(config_errors, bad_durations) {
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  timeouts: {connect: 5 seconds}\n")),
+              (strings{"t.yaml:2:23: defaults.timeouts.connect: invalid duration '5 seconds' "
+                       "(expected a number with a unit: ms, s, m, h, d, e.g. 5s)"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  timeouts: {client: 1.5s}\n")),
+              (strings{"t.yaml:2:22: defaults.timeouts.client: invalid duration '1.5s' "
+                       "(expected a number with a unit: ms, s, m, h, d, e.g. 5s)"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {shutdown_grace: 10}\n")),
+              (strings{"t.yaml:1:26: global.shutdown_grace: invalid duration '10' (missing unit: "
+                       "add one of ms, s, m, h, d, e.g. 10s)"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  timeouts: {server: 0s}\n")),
+              (strings{"t.yaml:2:22: defaults.timeouts.server: must be greater than 0, got '0s'"}));
+    EXPECT_EQ(
+        errors_of(with_defaults("defaults:\n  pool: {idle_timeout: 999999999999999999d}\n")),
+        (strings{"t.yaml:2:24: defaults.pool.idle_timeout: duration '999999999999999999d' is too "
+                 "large"}));
+    EXPECT_EQ(
+        errors_of(with_defaults("defaults:\n  timeouts: {keepalive: {s: 1}}\n")),
+        (strings{"t.yaml:2:25: defaults.timeouts.keepalive: expected a duration, got a map"}));
+    EXPECT_EQ(load_ok(with_defaults("global: {shutdown_grace: 0s}\n")).global.shutdown_grace, 0s);
+}
+
+TEST(config_errors, timeouts_on_the_wrong_side) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+    timeouts: {connect: 1s, client: 2s, server: 3s}
+backends:
+  - name: app_pool
+    timeouts: {keepalive: 1s, connect: 2s, http_request: 3s, client: 4s}
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:5:16: frontends[0].timeouts.connect: 'connect' applies to backends: "
+                  "set it in a backend's timeouts or in defaults.timeouts",
+                  "t.yaml:5:41: frontends[0].timeouts.server: 'server' applies to backends: set "
+                  "it in a backend's timeouts or in defaults.timeouts",
+                  "t.yaml:8:16: backends[0].timeouts.keepalive: 'keepalive' applies to "
+                  "frontends: set it in a frontend's timeouts or in defaults.timeouts",
+                  "t.yaml:8:44: backends[0].timeouts.http_request: 'http_request' applies to "
+                  "frontends: set it in a frontend's timeouts or in defaults.timeouts",
+                  "t.yaml:8:62: backends[0].timeouts.client: 'client' applies to frontends: set "
+                  "it in a frontend's timeouts or in defaults.timeouts",
+              }));
+    EXPECT_EQ(
+        errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+    timeouts: {kepalive: 1s, conect: 1s}
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+        (strings{
+            "t.yaml:5:16: frontends[0].timeouts.kepalive: unknown key 'kepalive' (did you mean "
+            "'keepalive'?)",
+            "t.yaml:5:30: frontends[0].timeouts.conect: unknown key 'conect' (valid keys: client, "
+            "http_request, keepalive)",
+        }));
+}
+
+// ---- addresses
+
+TEST(config_errors, bad_server_addresses) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: a, address: app1.internal:80}
+      - {name: b, address: 10.0.0.1}
+      - {name: c, address: 10.0.0.1:0}
+      - {name: d, address: 10.0.0.1:65536}
+      - {name: e, address: "*:80"}
+      - {name: f, address: "::1:80"}
+      - {name: g, address: 10.0.0.256:80}
+      - {name: h, address: 10.0.0.1:http}
+)"),
+              (strings{
+                  "t.yaml:8:28: backends[0].servers[0].address: invalid address "
+                  "'app1.internal:80' (expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host "
+                  "names are not resolved)",
+                  "t.yaml:9:28: backends[0].servers[1].address: invalid address '10.0.0.1' "
+                  "(expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host names are not "
+                  "resolved)",
+                  "t.yaml:10:28: backends[0].servers[2].address: invalid port in '10.0.0.1:0' "
+                  "(expected 1 to 65535)",
+                  "t.yaml:11:28: backends[0].servers[3].address: invalid port in "
+                  "'10.0.0.1:65536' (expected 1 to 65535)",
+                  "t.yaml:12:28: backends[0].servers[4].address: invalid address '*:80' "
+                  "(expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host names are not "
+                  "resolved)",
+                  "t.yaml:13:28: backends[0].servers[5].address: invalid address '::1:80' "
+                  "(expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host names are not "
+                  "resolved)",
+                  "t.yaml:14:28: backends[0].servers[6].address: invalid address "
+                  "'10.0.0.256:80' (expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host "
+                  "names are not resolved)",
+                  "t.yaml:15:28: backends[0].servers[7].address: invalid port in "
+                  "'10.0.0.1:http' (expected 1 to 65535)",
+              }));
+}
+
+TEST(config_errors, bad_bind_addresses) {
+    EXPECT_EQ(errors_of(R"(admin: {bind: localhost:9100}
+frontends:
+  - name: http
+    bind: ["*:70000", "*", 10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:1:15: admin.bind: invalid bind address 'localhost:9100' (expected "
+                  "IP:port or *:port, e.g. *:80, 10.0.0.1:80 or [::1]:80; host names are not "
+                  "resolved)",
+                  "t.yaml:4:12: frontends[0].bind[0]: invalid port in '*:70000' (expected 0 to "
+                  "65535)",
+                  "t.yaml:4:23: frontends[0].bind[1]: invalid bind address '*' (expected IP:port "
+                  "or *:port, e.g. *:80, 10.0.0.1:80 or [::1]:80; host names are not resolved)",
+              }));
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: []
+    default_backend: app_pool
+  - name: other
+    bind: {address: "*:80"}
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:3:11: frontends[0].bind: expected at least one address",
+                  "t.yaml:6:11: frontends[1].bind: expected an address or a list of addresses, "
+                  "got a map",
+              }));
+}
+
+TEST(config_errors, unquoted_wildcard_bind_gets_a_hint) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: *:80
+)"),
+              (strings{"t.yaml:3:11: invalid YAML: the referenced anchor is not defined (write "
+                       "\"*:80\" in quotes: a leading * is YAML alias syntax)"}));
+}
+
+TEST(config_errors, the_same_address_bound_twice) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: ["*:80", "0.0.0.0:80", "*:0", "*:0"]
+    default_backend: app_pool
+  - name: again
+    bind: ["[::]:80", "[0::0]:80", 127.0.0.1:9100]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:3:20: frontends[0].bind[1]: duplicate bind address '0.0.0.0:80' "
+                  "(first defined at line 3)",
+                  "t.yaml:6:23: frontends[1].bind[1]: duplicate bind address '[0::0]:80' (first "
+                  "defined at line 6)",
+                  "t.yaml:6:36: frontends[1].bind[2]: duplicate bind address '127.0.0.1:9100' "
+                  "(already used by the admin listener; set admin.bind to move it)",
+              }));
+    EXPECT_EQ(errors_of(with_defaults("admin: {bind: 10.17.1.18:80}\n")),
+              (strings{"t.yaml:4:12: frontends[0].bind[0]: duplicate bind address "
+                       "'10.17.1.18:80' (first defined at line 1)"}));
+}
+
+// ---- names and references
+
+TEST(config_errors, unknown_backend_references) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pol
+    routes:
+      - {host: api.example.com, backend: API_pool}
+      - {path_prefix: /x/, backend: payments}
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+  - name: api_pool
+    servers: [{name: api-1, address: 10.132.20.237:80}]
+)"),
+              (strings{
+                  "t.yaml:4:22: frontends[0].default_backend: unknown backend 'app_pol' (did you "
+                  "mean 'app_pool'?)",
+                  "t.yaml:6:42: frontends[0].routes[0].backend: unknown backend 'API_pool' (did "
+                  "you mean 'api_pool'?)",
+                  "t.yaml:7:37: frontends[0].routes[1].backend: unknown backend 'payments' "
+                  "(defined backends: app_pool, api_pool)",
+              }));
+}
+
+TEST(config_errors, duplicate_names) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: ["*:80"]
+    default_backend: app_pool
+  - name: http
+    bind: ["*:81"]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80}
+      - {name: app-1, address: 10.132.20.237:80}
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.238:80}
+)"),
+              (strings{
+                  "t.yaml:5:11: frontends[1].name: duplicate frontend name 'http' (first defined "
+                  "at line 2)",
+                  "t.yaml:12:16: backends[0].servers[1].name: duplicate server name 'app-1' "
+                  "(first defined at line 11)",
+                  "t.yaml:13:11: backends[1].name: duplicate backend name 'app_pool' (first "
+                  "defined at line 9)",
+              }));
+}
+
+TEST(config_errors, invalid_names) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: my frontend
+    bind: ["*:80"]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    service: "web/api"
+    servers: [{name: "app:1", address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:2:11: frontends[0].name: invalid name 'my frontend' (use letters, "
+                  "digits, '_', '.' and '-')",
+                  "t.yaml:7:14: backends[0].service: invalid name 'web/api' (use letters, "
+                  "digits, '_', '.' and '-')",
+                  "t.yaml:8:22: backends[0].servers[0].name: invalid name 'app:1' (use letters, "
+                  "digits, '_', '.' and '-')",
+              }));
+}
+
+// ---- missing keys and structure
+
+TEST(config_errors, missing_required_keys) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - bind: ["*:80"]
+  - name: b
+    bind: ["*:81"]
+    routes:
+      - {host: example.com, backend: app_pool}
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1}
+      - {address: 10.132.20.237:80}
+  - balance: roundrobin
+)"),
+              (strings{
+                  "t.yaml:2:5: frontends[0]: missing required key 'name'",
+                  "t.yaml:2:5: frontends[0]: missing required key 'default_backend' (requests "
+                  "that match no route are sent there)",
+                  "t.yaml:3:5: frontends[1]: missing required key 'default_backend' (requests "
+                  "that match no route are sent there)",
+                  "t.yaml:10:9: backends[0].servers[0]: missing required key 'address'",
+                  "t.yaml:11:9: backends[0].servers[1]: missing required key 'name'",
+                  "t.yaml:12:5: backends[1]: missing required key 'name'",
+                  "t.yaml:12:5: backends[1]: missing required key 'servers'",
+              }));
+    EXPECT_EQ(errors_of("global: {threads: 2}\n"),
+              (strings{
+                  "t.yaml:1:1: missing required key 'frontends'",
+                  "t.yaml:1:1: missing required key 'backends'",
+              }));
+}
+
+TEST(config_errors, empty_lists) {
+    EXPECT_EQ(errors_of(R"(frontends: []
+backends:
+  - name: app_pool
+    servers: []
+)"),
+              (strings{
+                  "t.yaml:1:12: frontends: expected at least one frontend",
+                  "t.yaml:4:14: backends[0].servers: expected at least one server",
+              }));
+}
+
+TEST(config_errors, routes) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+    routes:
+      - {backend: app_pool}
+      - {path_prefix: v2/, backend: app_pool}
+      - {host: "api.example.com:8080", backend: app_pool}
+      - {host: "*.example.com"}
+      - {host: example.com, backend: app_pool, weight: 2}
+backends:
+  - name: app_pool
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{
+                  "t.yaml:6:9: frontends[0].routes[0]: a route needs host, path_prefix or both "
+                  "(unmatched requests already go to default_backend)",
+                  "t.yaml:7:23: frontends[0].routes[1].path_prefix: must start with '/', got "
+                  "'v2/'",
+                  "t.yaml:8:16: frontends[0].routes[2].host: invalid host "
+                  "'api.example.com:8080' (expected an exact host name without a port, e.g. "
+                  "api.example.com)",
+                  "t.yaml:9:9: frontends[0].routes[3]: missing required key 'backend'",
+                  "t.yaml:9:16: frontends[0].routes[3].host: invalid host '*.example.com' "
+                  "(expected an exact host name without a port, e.g. api.example.com)",
+                  "t.yaml:10:48: frontends[0].routes[4].weight: unknown key 'weight' (valid "
+                  "keys: host, path_prefix, backend, service)",
+              }));
+}
+
+TEST(config_errors, unknown_balance_lists_the_valid_values) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+backends:
+  - name: app_pool
+    balance: leastconn
+    servers: [{name: app-1, address: 10.132.20.236:80}]
+)"),
+              (strings{"t.yaml:7:14: backends[0].balance: unknown balance algorithm 'leastconn' "
+                       "(valid values: roundrobin)"}));
+}
+
+// ---- several errors at once
+
+TEST(config_errors, every_error_in_the_file_is_reported_in_document_order) {
+    // The reference on line 4 is checked after the backends are read; it must still come first.
+    EXPECT_EQ(errors_of(R"(global: {threads: lots}
+frontends:
+  - name: http
+    bind: [10.17.1.18:80, "*:99999"]
+    default_backend: app_pol
+    forwardfor: maybe
+    timeouts: {client: 30}
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: app1:80}
+      - {name: app-2, address: 10.132.20.237:80, wieght: 2}
+  - name: app_pool
+    servers: {}
+)"),
+              (strings{
+                  "t.yaml:1:19: global.threads: expected auto or an integer, got 'lots'",
+                  "t.yaml:4:27: frontends[0].bind[1]: invalid port in '*:99999' (expected 0 to "
+                  "65535)",
+                  "t.yaml:5:22: frontends[0].default_backend: unknown backend 'app_pol' (did you "
+                  "mean 'app_pool'?)",
+                  "t.yaml:6:17: frontends[0].forwardfor: expected true or false, got 'maybe'",
+                  "t.yaml:7:24: frontends[0].timeouts.client: invalid duration '30' (missing "
+                  "unit: add one of ms, s, m, h, d, e.g. 30s)",
+                  "t.yaml:11:32: backends[0].servers[0].address: invalid address 'app1:80' "
+                  "(expected IP:port, e.g. 10.0.0.1:80 or [fd00::1]:80; host names are not "
+                  "resolved)",
+                  "t.yaml:12:50: backends[0].servers[1].wieght: unknown key 'wieght' (did you "
+                  "mean 'weight'?)",
+                  "t.yaml:13:11: backends[1].name: duplicate backend name 'app_pool' (first "
+                  "defined at line 9)",
+                  "t.yaml:14:14: backends[1].servers: expected a list, got a map",
+              }));
+}
+
+// ---- whole-file problems
+
+TEST(config_errors, yaml_syntax_error_is_one_diagnostic_at_its_position) {
+    EXPECT_EQ(errors_of("frontends: [a, b\nbackends: []\n"),
+              (strings{"t.yaml:2:9: invalid YAML: end of sequence flow not found"}));
+    EXPECT_EQ(errors_of("frontends:\n  - name: http\n   bind: x\n"),
+              (strings{"t.yaml:3:4: invalid YAML: end of sequence not found"}));
+}
+
+TEST(config_errors, empty_file_and_extra_documents) {
+    EXPECT_EQ(errors_of(""),
+              (strings{"t.yaml: empty configuration (expected a map with 'frontends' and "
+                       "'backends')"}));
+    EXPECT_EQ(errors_of("# nothing yet\n"),
+              (strings{"t.yaml: empty configuration (expected a map with 'frontends' and "
+                       "'backends')"}));
+    EXPECT_EQ(errors_of(std::string(minimal) + "---\nfrontends: []\n"),
+              (strings{"t.yaml:9:1: a second YAML document is not allowed (one configuration "
+                       "per file)"}));
+    // A trailing document marker with nothing after it is harmless.
+    load_ok(std::string(minimal) + "---\n");
+}
+
+TEST(config_errors, input_that_stalls_the_yaml_parser_is_a_syntax_error) {
+    // yaml-cpp 0.7 cannot start a node with a stray ',' and would return empty documents
+    // forever; this must end, with an error.
+    EXPECT_EQ(errors_of(",\n"), (strings{"t.yaml:1:1: invalid YAML: unexpected ','"}));
+    EXPECT_EQ(errors_of(",global:\n  threads: 4\n"),
+              (strings{"t.yaml:1:1: invalid YAML: unexpected ','"}));
+    // yaml-cpp ends a top-level list at a less indented line and starts another document.
+    EXPECT_EQ(errors_of("- a\nb: 1\n"),
+              (strings{"t.yaml:2:1: invalid YAML: content after the end of the document (check "
+                       "the indentation)"}));
+}
+
+TEST(config_errors, unreadable_files) {
+    EXPECT_EQ(load_file("/nonexistent/fulcrum.yaml").errors.at(0).to_string(),
+              "/nonexistent/fulcrum.yaml: cannot read: No such file or directory");
+    EXPECT_EQ(load_file("/").errors.at(0).to_string(), "/: cannot read: Is a directory");
+}
+
+TEST(config_diagnostic, to_string_formats) {
+    EXPECT_EQ((diagnostic{"f.yaml", 3, 7, "a.b", "bad"}).to_string(), "f.yaml:3:7: a.b: bad");
+    EXPECT_EQ((diagnostic{"f.yaml", 1, 1, "", "bad"}).to_string(), "f.yaml:1:1: bad");
+    EXPECT_EQ((diagnostic{"f.yaml", 0, 0, "", "cannot read: x"}).to_string(),
+              "f.yaml: cannot read: x");
+}
+
+// ---- parse_duration / parse_endpoint
+
+TEST(config_parse_duration, accepts_every_unit) {
+    duration d{};
+    EXPECT_TRUE(parse_duration("500ms", d));
+    EXPECT_EQ(d, 500ms);
+    EXPECT_TRUE(parse_duration("10s", d));
+    EXPECT_EQ(d, 10s);
+    EXPECT_TRUE(parse_duration("2m", d));
+    EXPECT_EQ(d, 2min);
+    EXPECT_TRUE(parse_duration("1h", d));
+    EXPECT_EQ(d, 1h);
+    EXPECT_TRUE(parse_duration("1d", d));
+    EXPECT_EQ(d, 24h);
+    EXPECT_TRUE(parse_duration("0s", d));
+    EXPECT_EQ(d, 0s);
+    EXPECT_TRUE(parse_duration("007s", d));
+    EXPECT_EQ(d, 7s);
+}
+
+TEST(config_parse_duration, rejects_everything_else_and_leaves_out_untouched) {
+    for (std::string_view text :
+         {"", "10", "s", "ms", "-5s", "+5s", "1.5s", "5 s", " 5s", "5s ", "5S", "5sec", "5us",
+          "1m30s", "99999999999999999999s", "9999999999999999d"}) {
+        duration d{42};
+        EXPECT_FALSE(parse_duration(text, d)) << text;
+        EXPECT_EQ(d, duration{42}) << text;
+    }
+}
+
+TEST(config_parse_endpoint, ipv4_ipv6_and_wildcard) {
+    endpoint e;
+    EXPECT_TRUE(parse_endpoint("10.0.0.1:80", false, e));
+    EXPECT_EQ(e, (endpoint{"10.0.0.1", 80}));
+    EXPECT_TRUE(parse_endpoint("[::1]:8080", false, e));
+    EXPECT_EQ(e, (endpoint{"::1", 8080}));
+    EXPECT_TRUE(parse_endpoint("[FD00:0::1]:65535", false, e));
+    EXPECT_EQ(e, (endpoint{"fd00::1", 65535}));
+    EXPECT_TRUE(parse_endpoint("*:443", true, e));
+    EXPECT_EQ(e, (endpoint{"0.0.0.0", 443}));
+    EXPECT_TRUE(parse_endpoint("127.0.0.1:0", true, e));
+    EXPECT_EQ(e, (endpoint{"127.0.0.1", 0}));
+}
+
+TEST(config_parse_endpoint, rejects_and_leaves_out_untouched) {
+    const endpoint before{"1.1.1.1", 1};
+    for (std::string_view text :
+         {"", "10.0.0.1", "10.0.0.1:", ":80", "10.0.0.1:-1", "10.0.0.1:+80", "10.0.0.1:65536",
+          "10.0.0.1:080000", "10.0.0.1:8 0", "example.com:80", "localhost:80", "::1:80", "[::1]",
+          "[::1]80", "[10.0.0.1]:80", "1.2.3:80", "*:80", "10.0.0.1:0"}) {
+        endpoint e = before;
+        EXPECT_FALSE(parse_endpoint(text, false, e)) << text;
+        EXPECT_EQ(e, before) << text;
+    }
+    endpoint e = before;
+    EXPECT_FALSE(parse_endpoint("*", true, e));
+    EXPECT_FALSE(parse_endpoint("[*]:80", true, e));
+    EXPECT_EQ(e, before);
+}
+
+TEST(config_endpoint, to_string_brackets_ipv6) {
+    EXPECT_EQ((endpoint{"10.0.0.1", 80}).to_string(), "10.0.0.1:80");
+    EXPECT_EQ((endpoint{"::1", 80}).to_string(), "[::1]:80");
+    EXPECT_EQ((endpoint{"0.0.0.0", 0}).to_string(), "0.0.0.0:0");
+}
+
+} // namespace
+} // namespace fulcrum::config
