@@ -107,14 +107,13 @@ asio::awaitable<void> session::run() {
     auto self = shared_from_this();
     asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
 
-    std::unique_ptr<exchange> x;
-    bool first = true;
+    // A new connection usually has its request on the way: read it at once. Between requests
+    // the connection holds no buffers; it only waits to become readable.
+    auto x = worker_.acquire_exchange(frontend_index_);
     while (!worker_.draining() || x) {
         if (!x) {
-            // Between requests the connection holds no buffers: it only waits to be readable.
             idle_ = true;
-            set_client_deadline(first ? frontend_.http_request_timeout
-                                      : frontend_.keepalive_timeout);
+            set_client_deadline(frontend_.keepalive_timeout);
             error_code ec;
             co_await client_.async_wait(tcp::socket::wait_read, with(ec));
             idle_ = false;
@@ -123,7 +122,6 @@ asio::awaitable<void> session::run() {
             }
             x = worker_.acquire_exchange(frontend_index_);
         }
-        first = false;
         if (co_await serve_one(*x) == outcome::close) {
             break;
         }
@@ -137,7 +135,6 @@ asio::awaitable<void> session::run() {
     closed_ = true;
     close_upstream();
     error_code ignored;
-    client_.shutdown(tcp::socket::shutdown_both, ignored);
     client_.close(ignored);
     watchdog_timer_.cancel();
     worker_.session_closed(*this);
@@ -175,7 +172,10 @@ asio::awaitable<bool> session::read_request_head(exchange& x) {
             deadline_set = true;
         }
         error_code ec;
+        // Before the first byte of a request the connection is idle: a drain may close it.
+        idle_ = parser.idle();
         const auto n = co_await client_.async_read_some(x.from_client.writable(), with(ec));
+        idle_ = false;
         if (ec) {
             // A client that goes quiet mid-head is told so; one that never started a request,
             // or hung up, is not.

@@ -43,6 +43,7 @@ tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address) {
     }
     a->socket.bind(address);
     a->socket.listen(asio::socket_base::max_listen_connections);
+    a->socket.non_blocking(true);
     const auto bound = a->socket.local_endpoint();
     acceptors_.push_back(std::move(a));
     return bound;
@@ -73,11 +74,20 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
             co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        auto s = std::make_shared<detail::session>(*this, std::move(socket), a.frontend);
-        sessions_.push_back(*s);
-        open_connections_.fetch_add(1, std::memory_order_relaxed);
-        asio::co_spawn(context_, serve(std::move(s)), asio::detached);
+        // A wake-up often finds a burst of connections queued: take them all before waiting
+        // again (the listening socket is non-blocking).
+        for (int burst = 0; burst < 64 && !ec; ++burst) {
+            spawn_session(a.frontend, std::move(socket));
+            socket = a.socket.accept(ec);
+        }
     }
+}
+
+void worker::spawn_session(std::size_t frontend, tcp::socket socket) {
+    auto s = std::make_shared<detail::session>(*this, std::move(socket), frontend);
+    sessions_.push_back(*s);
+    open_connections_.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(context_, serve(std::move(s)), asio::detached);
 }
 
 asio::awaitable<void> worker::expire_idle_upstreams() {

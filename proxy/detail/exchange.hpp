@@ -17,7 +17,7 @@ namespace fulcrum::proxy::detail {
 class byte_buffer {
 public:
     explicit byte_buffer(std::size_t capacity)
-        : data_(std::make_unique<char[]>(capacity)), capacity_(capacity) {}
+        : data_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity) {}
 
     std::string_view readable() const { return {data_.get() + begin_, end_ - begin_}; }
     bool empty() const { return begin_ == end_; }

@@ -56,6 +56,7 @@ private:
     };
 
     boost::asio::awaitable<void> accept_loop(acceptor& a);
+    void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> expire_idle_upstreams();
     void begin_drain();
 
