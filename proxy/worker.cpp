@@ -76,9 +76,13 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
         }
         // A wake-up often finds a burst of connections queued: take them all before waiting
         // again (the listening socket is non-blocking).
-        for (int burst = 0; burst < 64 && !ec; ++burst) {
-            spawn_session(a.frontend, std::move(socket));
+        spawn_session(a.frontend, std::move(socket));
+        for (int burst = 1; burst < 64; ++burst) {
             socket = a.socket.accept(ec);
+            if (ec) {
+                break;
+            }
+            spawn_session(a.frontend, std::move(socket));
         }
     }
 }

@@ -47,6 +47,23 @@ TEST_F(two_backends, a_thousand_new_connections_split_evenly_across_worker_threa
     EXPECT_NEAR(counts["app-2\n"], 500, 5);
 }
 
+TEST_F(two_backends, a_burst_of_simultaneous_connections_is_served_completely) {
+    fulcrum_process lb(config_yaml(servers()));
+    // Connected before any is accepted, so that the workers find them queued together.
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < 300; ++i) {
+        clients.push_back(std::make_unique<raw_client>(lb.port()));
+    }
+    for (auto& c : clients) {
+        c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    int served = 0;
+    for (auto& c : clients) {
+        served += parse_response(c->receive_response()).status == 200 ? 1 : 0;
+    }
+    EXPECT_EQ(served, 300);
+}
+
 TEST_F(two_backends, the_backend_sees_forwarded_for_and_proto_and_no_hop_by_hop_headers) {
     fulcrum_process lb(config_yaml(servers()));
     const auto r = get(lb.port(), "/xff",
