@@ -108,19 +108,22 @@ asio::awaitable<void> session::run() {
     asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
 
     // A new connection usually has its request on the way: read it at once. Between requests
-    // the connection holds no buffers; it only waits to become readable.
+    // the connection holds only a small buffer for the start of the next request: a read, not
+    // a readiness wait, because Asio re-arms epoll (one epoll_ctl) for every wait but not for
+    // a read on a socket it already knows to be drained.
     auto x = worker_.acquire_exchange(frontend_index_);
     while (!worker_.draining() || x) {
         if (!x) {
             idle_ = true;
             set_client_deadline(frontend_.keepalive_timeout);
             error_code ec;
-            co_await client_.async_wait(tcp::socket::wait_read, with(ec));
+            const auto n = co_await client_.async_read_some(asio::buffer(first_bytes_), with(ec));
             idle_ = false;
             if (ec || worker_.draining()) {
                 break;
             }
             x = worker_.acquire_exchange(frontend_index_);
+            x->from_client.append({first_bytes_.data(), n});
         }
         if (co_await serve_one(*x) == outcome::close) {
             break;

@@ -31,12 +31,18 @@ upstream_pool::upstream_pool(const config::config& cfg) {
 
 std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t backend,
                                                                   std::size_t server) {
-    auto& idle = backends_[backend].servers[server];
+    auto& b = backends_[backend];
+    auto& idle = b.servers[server];
     const auto now = clock::now();
     while (!idle.empty()) {
         idle_connection candidate = std::move(idle.back());
         idle.pop_back();
-        if (candidate.expires > now && still_open(candidate.socket)) {
+        // A connection back in the pool for less than a second is not probed (a syscall per
+        // request): no server's keep-alive timeout is that short, and a request that still
+        // meets a closed connection is retried once when it is safe to.
+        const bool recently_used = now < candidate.idle_since + std::chrono::seconds(1);
+        if (now < candidate.idle_since + b.limits.idle_timeout &&
+            (recently_used || still_open(candidate.socket))) {
             return std::move(candidate.socket);
         }
         boost::system::error_code ignored;
@@ -54,14 +60,14 @@ void upstream_pool::release(std::size_t backend, std::size_t server,
         socket.close(ignored);
         return;
     }
-    idle.push_back({std::move(socket), clock::now() + b.limits.idle_timeout});
+    idle.push_back({std::move(socket), clock::now()});
 }
 
 void upstream_pool::expire(clock::time_point now) {
     for (auto& b : backends_) {
         for (auto& idle : b.servers) {
-            std::erase_if(idle, [now](idle_connection& c) {
-                if (c.expires > now) {
+            std::erase_if(idle, [&](idle_connection& c) {
+                if (now < c.idle_since + b.limits.idle_timeout) {
                     return false;
                 }
                 boost::system::error_code ignored;

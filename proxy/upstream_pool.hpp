@@ -32,7 +32,7 @@ public:
 private:
     struct idle_connection {
         boost::asio::ip::tcp::socket socket;
-        clock::time_point expires;
+        clock::time_point idle_since;
     };
     struct per_backend {
         config::pool limits;

@@ -33,6 +33,11 @@ public:
         return {data_.get() + end_, capacity_ - end_};
     }
     void commit(std::size_t n) { end_ += n; }
+    void append(std::string_view bytes) {
+        const auto space = writable();
+        std::memcpy(space.data(), bytes.data(), bytes.size());
+        commit(bytes.size());
+    }
     void consume(std::size_t n) {
         begin_ += n;
         if (begin_ == end_) {

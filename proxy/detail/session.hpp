@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -69,6 +70,7 @@ private:
     boost::asio::ip::tcp::socket client_;
     std::string client_address_;
     std::optional<upstream> upstream_;
+    std::array<char, 512> first_bytes_;
     boost::asio::steady_timer watchdog_timer_;
     clock::time_point client_deadline_ = clock::time_point::max();
     clock::time_point server_deadline_ = clock::time_point::max();

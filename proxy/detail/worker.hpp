@@ -63,7 +63,9 @@ private:
     std::shared_ptr<const runtime> runtime_;
     sli::meter& meter_;
     sli::meter::shard& shard_;
-    boost::asio::io_context context_{1};
+    // Only this worker's thread does I/O on its sockets, so the reactor needs no per-socket lock;
+    // posts from other threads (drain) stay safe.
+    boost::asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream_pool pool_;
     std::vector<std::unique_ptr<acceptor>> acceptors_;
     std::vector<std::vector<std::unique_ptr<detail::exchange>>> free_exchanges_; // per frontend

@@ -146,7 +146,8 @@ bool accepts_connections(std::uint16_t port) {
 std::uint64_t rss_kib(pid_t pid) { return status_field_kib(pid, "VmRSS"); }
 std::uint64_t peak_rss_kib(pid_t pid) { return status_field_kib(pid, "VmHWM"); }
 
-nginx_backend::nginx_backend(std::string name, std::uint64_t big_file_bytes)
+nginx_backend::nginx_backend(std::string name, std::uint64_t big_file_bytes,
+                             const std::string& http_directives)
     : name_(std::move(name)) {
     const auto dir = dir_.path();
     fs::create_directories(dir / "www" / "upload");
@@ -174,6 +175,7 @@ http {
     uwsgi_temp_path )" + d + R"(/tmp;
     scgi_temp_path )" + d + R"(/tmp;
     keepalive_requests 100000;
+    )" + http_directives + R"(
     server {
         listen 127.0.0.1:)" + std::to_string(port_) + R"(;
         root )" + d + R"(/www;
@@ -258,7 +260,8 @@ std::uint16_t fulcrum_process::port(const std::string& frontend) const {
 }
 
 std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options) {
-    std::string yaml = "global: {threads: 2, shutdown_grace: " + options.shutdown_grace +
+    std::string yaml = "global: {threads: " + std::to_string(options.threads) +
+                       ", shutdown_grace: " + options.shutdown_grace +
                        "}\n"
                        "admin: {bind: 127.0.0.1:0}\n"
                        "defaults:\n"

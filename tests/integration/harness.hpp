@@ -75,7 +75,9 @@ std::uint64_t peak_rss_kib(pid_t pid);
 // The access log records "$connection $request_uri $status" per request.
 class nginx_backend {
 public:
-    explicit nginx_backend(std::string name, std::uint64_t big_file_bytes = 1024 * 1024);
+    // `http_directives` go into nginx's http block, e.g. "keepalive_timeout 300ms;".
+    explicit nginx_backend(std::string name, std::uint64_t big_file_bytes = 1024 * 1024,
+                           const std::string& http_directives = "");
     ~nginx_backend();
 
     const std::string& name() const { return name_; }
@@ -122,6 +124,7 @@ struct config_options {
     std::string limits;              // YAML map for defaults.limits, empty for the defaults
     std::string frontend_extra;      // further keys of the frontend, indented 4 spaces
     std::string shutdown_grace = "5s";
+    int threads = 2;
 };
 // A config with one frontend "http" on 127.0.0.1:0 and one backend "app_pool".
 std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options = {});

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -199,6 +200,26 @@ TEST_F(two_backends, requests_of_a_stopped_backend_go_to_the_other_server) {
     EXPECT_NE(lb.log().find("server app_pool/app-2: connect failed: Connection refused"),
               std::string::npos)
         << lb.log();
+}
+
+TEST(reuse, a_request_meeting_a_pooled_connection_the_server_closed_is_retried_once) {
+    nginx_backend app("app-1", 1024, "keepalive_timeout 200ms;");
+    config_options one_worker; // so that both requests meet the same pool
+    one_worker.threads = 1;
+    fulcrum_process lb(config_yaml({{"app-1", app.address()}}, one_worker));
+    EXPECT_EQ(get(lb.port(), "/uri/first").status, 200);
+    // The server closes the idle pooled connection; fulcrum's end of it is then in CLOSE-WAIT.
+    const auto close_wait = "ss -Htn state close-wait '( dport = :" + std::to_string(app.port()) +
+                            " )' | wc -l";
+    ASSERT_TRUE(eventually([&] { return run(close_wait) != "0\n"; }));
+
+    const auto r = get(lb.port(), "/uri/second");
+    EXPECT_EQ(r.status, 200) << r.head;
+    EXPECT_EQ(r.body, "app-1 /uri/second\n");
+    const auto log = app.access_log();
+    EXPECT_EQ(std::count_if(log.begin(), log.end(),
+                            [](const std::string& l) { return l.find("/uri/second") != l.npos; }),
+              1);
 }
 
 TEST_F(two_backends, routes_send_matching_hosts_and_paths_to_their_backend) {
