@@ -677,13 +677,16 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"threads", "shutdown_grace"}, [&](std::string_view key, const at& value) {
-            if (key == "threads") {
-                read_threads(value, out.threads);
-            } else {
-                read_duration(value, true, out.shutdown_grace);
-            }
-        });
+        walk_map(v, {"threads", "shutdown_grace", "metering"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "threads") {
+                         read_threads(value, out.threads);
+                     } else if (key == "metering") {
+                         read_bool(value, out.metering);
+                     } else {
+                         read_duration(value, true, out.shutdown_grace);
+                     }
+                 });
     }
 
     void read_threads(const at& v, unsigned& out) {

@@ -91,6 +91,8 @@ struct admin {
 struct global {
     unsigned threads = 0;           // 0: one per core ("auto")
     duration shutdown_grace{10000}; // SIGTERM: time given to in-flight requests
+    // Off only to measure what counting costs (bench/): nothing is counted then.
+    bool metering = true;
 };
 
 struct config {

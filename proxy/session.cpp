@@ -231,7 +231,7 @@ asio::awaitable<session::outcome> session::answer(int status, std::size_t target
     co_await asio::async_write(client_, asio::buffer(response), with(ec));
     clear_client_deadline();
     if (!ec) {
-        worker_.shard().record(frontend_index_, target, status);
+        worker_.record(frontend_index_, target, status);
     }
     co_return outcome::close;
 }
@@ -405,14 +405,14 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
         if (ec) {
             // The response is cut short: the client can only learn it from a closed connection.
             close_upstream();
-            worker_.shard().record(frontend_index_, target, status);
+            worker_.record(frontend_index_, target, status);
             co_return outcome::close;
         }
         x.from_server.commit(n);
         const auto r = response.feed(x.from_server.readable());
         if (r.event == http::parse_event::error) {
             close_upstream();
-            worker_.shard().record(frontend_index_, target, status);
+            worker_.record(frontend_index_, target, status);
             co_return outcome::close;
         }
         set_client_deadline(frontend_.client_timeout);
@@ -435,7 +435,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     } else {
         close_upstream();
     }
-    worker_.shard().record(frontend_index_, target, status);
+    worker_.record(frontend_index_, target, status);
     co_return keep_client ? outcome::keep_alive : outcome::close;
 }
 

@@ -42,7 +42,11 @@ public:
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
     sli::meter& meter() { return meter_; }
-    sli::meter::shard& shard() { return shard_; }
+    void record(std::size_t frontend, std::size_t target, int status) {
+        if (metering_) {
+            shard_.record(frontend, target, status);
+        }
+    }
     upstream_pool& pool() { return pool_; }
     bool draining() const { return draining_; }
     std::unique_ptr<detail::exchange> acquire_exchange(std::size_t frontend);
@@ -74,6 +78,7 @@ private:
     boost::asio::steady_timer pool_timer_{context_};
     std::atomic<std::size_t> open_connections_{0};
     bool draining_ = false;
+    const bool metering_;
     std::thread thread_;
 };
 

@@ -72,6 +72,7 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     const config& c = result.value;
     EXPECT_EQ(c.global.threads, 4u);
     EXPECT_EQ(c.global.shutdown_grace, 15s);
+    EXPECT_TRUE(c.global.metering);
     ASSERT_EQ(c.frontends.size(), 2u);
     const frontend& http = c.frontends[0];
     EXPECT_EQ(http.bind, (std::vector<endpoint>{{"0.0.0.0", 80}, {"::", 80}}));
@@ -116,6 +117,7 @@ TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
     config c = load_ok(minimal);
     EXPECT_EQ(c.global.threads, 0u);
     EXPECT_EQ(c.global.shutdown_grace, 10s);
+    EXPECT_TRUE(c.global.metering);
     EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
     const frontend& f = c.frontends[0];
     EXPECT_TRUE(f.forwardfor);
@@ -458,6 +460,9 @@ TEST(config_errors, bad_durations) {
         errors_of(with_defaults("defaults:\n  timeouts: {keepalive: {s: 1}}\n")),
         (strings{"t.yaml:2:25: defaults.timeouts.keepalive: expected a duration, got a map"}));
     EXPECT_EQ(load_ok(with_defaults("global: {shutdown_grace: 0s}\n")).global.shutdown_grace, 0s);
+    EXPECT_FALSE(load_ok(with_defaults("global: {metering: false}\n")).global.metering);
+    EXPECT_EQ(errors_of(with_defaults("global: {metering: off}\n")),
+              (strings{"t.yaml:1:20: global.metering: expected true or false, got 'off'"}));
 }
 
 TEST(config_errors, timeouts_on_the_wrong_side) {
