@@ -12,7 +12,9 @@ engine::engine(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t
     }
 }
 
-engine::~engine() { stop(); }
+engine::~engine() {
+    stop();
+}
 
 void engine::listen() {
     const auto& frontends = workers_.front()->rt().cfg.frontends;

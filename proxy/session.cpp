@@ -20,8 +20,13 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long, and how much, a refused request is read and discarded before the close.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = 1024 * 1024;
 
-auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+auto with(error_code& ec) {
+    return asio::redirect_error(asio::use_awaitable, ec);
+}
 
 std::string client_address_of(const tcp::socket& socket) {
     error_code ec;
@@ -135,8 +140,11 @@ asio::awaitable<void> session::run() {
     if (x) {
         worker_.release_exchange(frontend_index_, std::move(x));
     }
-    closed_ = true;
     close_upstream();
+    if (linger_) {
+        co_await linger();
+    }
+    closed_ = true;
     error_code ignored;
     client_.close(ignored);
     watchdog_timer_.cancel();
@@ -232,8 +240,23 @@ asio::awaitable<session::outcome> session::answer(int status, std::size_t target
     clear_client_deadline();
     if (!ec) {
         worker_.record(frontend_index_, target, status);
+        linger_ = true;
     }
     co_return outcome::close;
+}
+
+asio::awaitable<void> session::linger() {
+    // The client may still be sending the request we refused. Closing with unread bytes would
+    // reset the connection and could destroy our answer before the client read it, so stop
+    // sending, then read and discard for a moment, as nginx's lingering close does.
+    error_code ec;
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    set_client_deadline(linger_time);
+    std::size_t discarded = 0;
+    while (!ec && discarded < linger_bytes) {
+        discarded += co_await client_.async_read_some(asio::buffer(first_bytes_), with(ec));
+    }
+    clear_client_deadline();
 }
 
 asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t backend) {
@@ -243,8 +266,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     auto& request = x.request;
     const auto& head = request.head();
     http::write_request_head(
-        head, {.forwardfor = frontend_.forwardfor, .client_address = client_address_},
-        x.head_out);
+        head, {.forwardfor = frontend_.forwardfor, .client_address = client_address_}, x.head_out);
 
     // Body bytes that arrived with the head are validated now so that they can leave with it.
     bool body_done = !head.has_body();
@@ -306,9 +328,9 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
                 co_return co_await answer(request.error_status(), unserved);
             }
             set_server_deadline(config.server_timeout);
-            co_await asio::async_write(
-                upstream_->socket, asio::buffer(x.from_client.readable().data(), r.consumed),
-                with(ec));
+            co_await asio::async_write(upstream_->socket,
+                                       asio::buffer(x.from_client.readable().data(), r.consumed),
+                                       with(ec));
             if (ec) {
                 close_upstream();
                 co_return co_await answer(server_timed_out_ ? 504 : 502, unserved);
@@ -331,7 +353,8 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
                 const auto r = response.feed(x.from_server.readable());
                 if (r.event == http::parse_event::error) {
                     std::fprintf(stderr, "fulcrum: server %s/%s: bad response: %.*s\n",
-                                 config.name.c_str(), config.servers[upstream_->server].name.c_str(),
+                                 config.name.c_str(),
+                                 config.servers[upstream_->server].name.c_str(),
                                  static_cast<int>(response.error_reason().size()),
                                  response.error_reason().data());
                     close_upstream();

@@ -30,7 +30,7 @@ upstream_pool::upstream_pool(const config::config& cfg) {
 }
 
 std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t backend,
-                                                                  std::size_t server) {
+                                                                   std::size_t server) {
     auto& b = backends_[backend];
     auto& idle = b.servers[server];
     const auto now = clock::now();
@@ -78,7 +78,9 @@ void upstream_pool::expire(clock::time_point now) {
     }
 }
 
-void upstream_pool::clear() { expire(clock::time_point::max()); }
+void upstream_pool::clear() {
+    expire(clock::time_point::max());
+}
 
 std::size_t upstream_pool::idle_count() const {
     std::size_t n = 0;

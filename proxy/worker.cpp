@@ -23,16 +23,19 @@ namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-asio::awaitable<void> serve(std::shared_ptr<detail::session> s) { co_await s->run(); }
+asio::awaitable<void> serve(std::shared_ptr<detail::session> s) {
+    co_await s->run();
+}
 
 } // namespace
 
 worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t index)
-    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)),
-      pool_(runtime_->cfg), free_exchanges_(runtime_->cfg.frontends.size()),
-      metering_(runtime_->cfg.global.metering) {}
+    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)), pool_(runtime_->cfg),
+      free_exchanges_(runtime_->cfg.frontends.size()), metering_(runtime_->cfg.global.metering) {}
 
-worker::~worker() { stop(); }
+worker::~worker() {
+    stop();
+}
 
 tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address) {
     auto a = std::make_unique<acceptor>(acceptor{frontend, tcp::acceptor(context_)});

@@ -56,7 +56,9 @@ private:
     // when a connect is refused or times out; false when none could be reached.
     boost::asio::awaitable<bool> connect(std::size_t backend, bool allow_pooled);
     boost::asio::awaitable<outcome> forward(exchange& x, std::size_t backend);
+    // Sends one of fulcrum's own answers; the connection is closed after it.
     boost::asio::awaitable<outcome> answer(int status, std::size_t target);
+    boost::asio::awaitable<void> linger();
 
     void set_client_deadline(clock::duration timeout);
     void set_server_deadline(clock::duration timeout);
@@ -78,6 +80,7 @@ private:
     bool server_timed_out_ = false;
     bool idle_ = false;
     bool closed_ = false;
+    bool linger_ = false;
 };
 
 } // namespace fulcrum::proxy::detail

@@ -73,8 +73,7 @@ private:
     upstream_pool pool_;
     std::vector<std::unique_ptr<acceptor>> acceptors_;
     std::vector<std::vector<std::unique_ptr<detail::exchange>>> free_exchanges_; // per frontend
-    boost::intrusive::list<detail::session, boost::intrusive::constant_time_size<false>>
-        sessions_;
+    boost::intrusive::list<detail::session, boost::intrusive::constant_time_size<false>> sessions_;
     boost::asio::steady_timer pool_timer_{context_};
     std::atomic<std::size_t> open_connections_{0};
     bool draining_ = false;

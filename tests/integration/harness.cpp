@@ -76,8 +76,7 @@ std::uint16_t unused_port() {
 process::process(const std::vector<std::string>& argv, const fs::path& log) : log_(log) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
@@ -102,7 +101,9 @@ process::~process() {
     }
 }
 
-void process::signal(int sig) const { ::kill(pid_, sig); }
+void process::signal(int sig) const {
+    ::kill(pid_, sig);
+}
 
 bool process::running() {
     if (status_) {
@@ -121,7 +122,9 @@ std::optional<int> process::wait(clock::duration timeout) {
     return status_;
 }
 
-std::string process::log() const { return read_file(log_); }
+std::string process::log() const {
+    return read_file(log_);
+}
 
 namespace {
 
@@ -143,8 +146,12 @@ bool accepts_connections(std::uint16_t port) {
 
 } // namespace
 
-std::uint64_t rss_kib(pid_t pid) { return status_field_kib(pid, "VmRSS"); }
-std::uint64_t peak_rss_kib(pid_t pid) { return status_field_kib(pid, "VmHWM"); }
+std::uint64_t rss_kib(pid_t pid) {
+    return status_field_kib(pid, "VmRSS");
+}
+std::uint64_t peak_rss_kib(pid_t pid) {
+    return status_field_kib(pid, "VmHWM");
+}
 
 nginx_backend::nginx_backend(std::string name, std::uint64_t big_file_bytes,
                              const std::string& http_directives)
@@ -177,12 +184,16 @@ http {
     keepalive_requests 100000;
     )" + http_directives + R"(
     server {
-        listen 127.0.0.1:)" + std::to_string(port_) + R"(;
+        listen 127.0.0.1:)" + std::to_string(port_) +
+                                           R"(;
         root )" + d + R"(/www;
-        location / { return 200 ")" + name_ + R"(\n"; }
+        location / { return 200 ")" + name_ +
+                                           R"(\n"; }
         location = /xff { return 200 "$http_x_forwarded_for|$http_x_forwarded_proto|$http_host|$http_connection|$http_upgrade\n"; }
-        location /uri/ { return 200 ")" + name_ + R"( $request_uri\n"; }
-        location = /sleep { echo_sleep 2; echo ")" + name_ + R"( slept"; }
+        location /uri/ { return 200 ")" + name_ +
+                                           R"( $request_uri\n"; }
+        location = /sleep { echo_sleep 2; echo ")" +
+                                           name_ + R"( slept"; }
         location = /empty { return 204; }
         location = /big { try_files /big.bin =404; }
         location /upload/ { dav_methods PUT; client_max_body_size 0; create_full_put_path on; }
@@ -197,12 +208,14 @@ http {
         }
     }
     if (!nginx_) {
-        throw std::runtime_error("nginx backend " + name_ + " did not start: " +
-                                 read_file(dir / "error.log"));
+        throw std::runtime_error("nginx backend " + name_ +
+                                 " did not start: " + read_file(dir / "error.log"));
     }
 }
 
-nginx_backend::~nginx_backend() { stop(); }
+nginx_backend::~nginx_backend() {
+    stop();
+}
 
 void nginx_backend::stop() {
     if (nginx_) {
@@ -224,9 +237,9 @@ std::vector<std::string> nginx_backend::access_log() const {
 
 fulcrum_process::fulcrum_process(const std::string& yaml) {
     write_file(dir_.path() / "fulcrum.yaml", yaml);
-    proc_.emplace(std::vector<std::string>{FULCRUM_BINARY, "-c",
-                                           (dir_.path() / "fulcrum.yaml").string()},
-                  dir_.path() / "fulcrum.log");
+    proc_.emplace(
+        std::vector<std::string>{FULCRUM_BINARY, "-c", (dir_.path() / "fulcrum.yaml").string()},
+        dir_.path() / "fulcrum.log");
     const std::regex listening(R"(frontend (\S+) listening on [^ ]+:(\d+))");
     const std::regex admin(R"(admin listening on [^ ]+:(\d+))");
     const bool up = eventually([&] {
@@ -337,8 +350,8 @@ std::string raw_client::receive_until(const std::function<bool(const std::string
     pending_.clear();
     char buffer[65536];
     while (!done(received)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
         if (left.count() <= 0) {
             break;
         }
@@ -373,9 +386,9 @@ std::size_t complete_response_length(const std::string& raw) {
     const bool no_body = head.starts_with("HTTP/1.1 204") || head.starts_with("HTTP/1.1 304") ||
                          head.starts_with("HTTP/1.1 1");
     const std::size_t body =
-        no_body ? 0
-                : (std::regex_search(head, m, content_length) ? std::stoull(m[1])
-                                                             : std::string::npos);
+        no_body
+            ? 0
+            : (std::regex_search(head, m, content_length) ? std::stoull(m[1]) : std::string::npos);
     if (body == std::string::npos) {
         return 0;
     }

@@ -121,13 +121,14 @@ struct server_entry {
 };
 struct config_options {
     std::string timeouts = "{connect: 1s, client: 5s, server: 5s, http_request: 5s, keepalive: 5s}";
-    std::string limits;              // YAML map for defaults.limits, empty for the defaults
-    std::string frontend_extra;      // further keys of the frontend, indented 4 spaces
+    std::string limits;         // YAML map for defaults.limits, empty for the defaults
+    std::string frontend_extra; // further keys of the frontend, indented 4 spaces
     std::string shutdown_grace = "5s";
     int threads = 2;
 };
 // A config with one frontend "http" on 127.0.0.1:0 and one backend "app_pool".
-std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options = {});
+std::string config_yaml(const std::vector<server_entry>& servers,
+                        const config_options& options = {});
 
 // Runs a command, returns its stdout; `exit_code` receives its status.
 std::string run(const std::string& command, int* exit_code = nullptr);

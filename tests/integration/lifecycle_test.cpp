@@ -25,8 +25,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 TEST(check, accepts_the_shipped_examples) {
     for (const auto* example : {"tutorial.yaml", "full.yaml"}) {
         int code = -1;
-        const auto out = run(binary + " --check -c " + FULCRUM_SOURCE_DIR +
-                                 "/deploy/examples/" + example + " 2>&1",
+        const auto out = run(binary + " --check -c " + FULCRUM_SOURCE_DIR + "/deploy/examples/" +
+                                 example + " 2>&1",
                              &code);
         EXPECT_EQ(code, 0) << out;
         EXPECT_NE(out.find("configuration is valid"), std::string::npos) << out;
@@ -66,8 +66,8 @@ TEST(tutorial, the_tutorial_setup_serves_round_robin_with_forwardfor) {
 
     std::vector<std::string> bodies;
     for (int i = 0; i < 4; ++i) {
-        bodies.push_back(run("curl -sS --max-time 10 http://127.0.0.1:" +
-                             std::to_string(lb.port("http")) + "/"));
+        bodies.push_back(run(
+            "curl -sS --max-time 10 http://127.0.0.1:" + std::to_string(lb.port("http")) + "/"));
     }
     EXPECT_EQ(bodies, (std::vector<std::string>{"app-1\n", "app-2\n", "app-1\n", "app-2\n"}));
     EXPECT_EQ(get(lb.port("http"), "/xff").body.substr(0, 10), "127.0.0.1|");

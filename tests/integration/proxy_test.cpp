@@ -169,9 +169,9 @@ TEST_F(two_backends, a_100_mib_upload_and_download_stream_without_growing_memory
     ASSERT_EQ(curl(lb.port(), "/", "-o /dev/null"), "");
     const auto before = rss_kib(lb.pid());
 
-    const auto uploaded = curl(lb.port(), "/upload/up.bin",
-                               "-o /dev/null -w '%{http_code}' -T " +
-                                   (dir.path() / "up.bin").string());
+    const auto uploaded =
+        curl(lb.port(), "/upload/up.bin",
+             "-o /dev/null -w '%{http_code}' -T " + (dir.path() / "up.bin").string());
     EXPECT_EQ(uploaded, "201");
     const auto sent = run("sha256sum < " + (dir.path() / "up.bin").string());
     const auto on_1 = app1.upload_dir() / "up.bin";
@@ -209,8 +209,8 @@ TEST(reuse, a_request_meeting_a_pooled_connection_the_server_closed_is_retried_o
     fulcrum_process lb(config_yaml({{"app-1", app.address()}}, one_worker));
     EXPECT_EQ(get(lb.port(), "/uri/first").status, 200);
     // The server closes the idle pooled connection; fulcrum's end of it is then in CLOSE-WAIT.
-    const auto close_wait = "ss -Htn state close-wait '( dport = :" + std::to_string(app.port()) +
-                            " )' | wc -l";
+    const auto close_wait =
+        "ss -Htn state close-wait '( dport = :" + std::to_string(app.port()) + " )' | wc -l";
     ASSERT_TRUE(eventually([&] { return run(close_wait) != "0\n"; }));
 
     const auto r = get(lb.port(), "/uri/second");
