@@ -207,6 +207,34 @@ bool valid_host(std::string_view host) {
     return valid_name(host);
 }
 
+// The request target of an HTTP check goes on the request line as written.
+bool valid_check_path(std::string_view path) {
+    return std::all_of(path.begin(), path.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+// A Host header: a host name or bracketed IPv6 literal, optionally with a port.
+bool valid_check_host(std::string_view host) {
+    if (valid_host(host)) {
+        return true;
+    }
+    const auto colon = host.rfind(':');
+    return colon != std::string_view::npos && all_digits(host.substr(colon + 1)) &&
+           host.substr(colon + 1).size() <= 5 && valid_host(host.substr(0, colon));
+}
+
+// In the largest unit that states it exactly: "1s", "1500ms", "2m".
+std::string format_duration(duration d) {
+    static constexpr std::pair<std::int64_t, std::string_view> units[] = {
+        {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+    const auto ms = d.count();
+    for (const auto& [factor, unit] : units) {
+        if (ms != 0 && ms % factor == 0) {
+            return std::to_string(ms / factor) + std::string(unit);
+        }
+    }
+    return std::to_string(ms) + "ms";
+}
+
 std::string lowercase(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -225,6 +253,24 @@ std::string describe(const YAML::Node& node) {
     default:
         return "an empty value";
     }
+}
+
+// Only the YAML 1.2 spellings: YAML 1.1's yes/no/on/off are a classic surprise (a country code
+// "no" turning into false), so they are refused rather than guessed.
+std::optional<bool> boolean(const YAML::Node& node) {
+    static constexpr std::string_view truths[] = {"true", "True", "TRUE"};
+    static constexpr std::string_view falsehoods[] = {"false", "False", "FALSE"};
+    if (!node.IsScalar()) {
+        return std::nullopt;
+    }
+    const std::string& text = node.Scalar();
+    if (std::find(std::begin(truths), std::end(truths), text) != std::end(truths)) {
+        return true;
+    }
+    if (std::find(std::begin(falsehoods), std::end(falsehoods), text) != std::end(falsehoods)) {
+        return false;
+    }
+    return std::nullopt;
 }
 
 // Like describe(), but where a scalar itself is the wrong shape its text adds nothing.
@@ -260,6 +306,8 @@ struct defaults_section {
     struct limits limits;
     unsigned retries = 1;
     struct pool pool;
+    struct health_check health_check;
+    passive_health passive;
 };
 
 // Sees one document's events and keeps only whether it holds anything, and where it starts.
@@ -435,21 +483,9 @@ private:
     }
 
     bool read_bool(const at& v, bool& out) {
-        // Only the YAML 1.2 spellings: YAML 1.1's yes/no/on/off are a classic surprise
-        // (a country code "no" turning into false), so they are refused rather than guessed.
-        static constexpr std::string_view truths[] = {"true", "True", "TRUE"};
-        static constexpr std::string_view falsehoods[] = {"false", "False", "FALSE"};
-        if (v.node.IsScalar()) {
-            const std::string& text = v.node.Scalar();
-            if (std::find(std::begin(truths), std::end(truths), text) != std::end(truths)) {
-                out = true;
-                return true;
-            }
-            if (std::find(std::begin(falsehoods), std::end(falsehoods), text) !=
-                std::end(falsehoods)) {
-                out = false;
-                return true;
-            }
+        if (auto value = boolean(v.node)) {
+            out = *value;
+            return true;
         }
         error(v, "expected true or false, got " + describe(v.node));
         return false;
@@ -540,10 +576,10 @@ private:
 
     // `allow_zero`: a zero timeout would fail every connection at once, but a zero grace
     // period on shutdown is a legitimate choice.
-    void read_duration(const at& v, bool allow_zero, duration& out) {
+    bool read_duration(const at& v, bool allow_zero, duration& out) {
         if (!v.node.IsScalar()) {
             error(v, "expected a duration, got " + describe(v.node));
-            return;
+            return false;
         }
         const std::string& text = v.node.Scalar();
         duration value{};
@@ -551,22 +587,23 @@ private:
         case duration_status::ok:
             if (value.count() == 0 && !allow_zero) {
                 error(v, "must be greater than 0, got '" + text + "'");
-                return;
+                return false;
             }
             out = value;
-            return;
+            return true;
         case duration_status::bare_number:
             error(v, "invalid duration '" + text +
                          "' (missing unit: add one of ms, s, m, h, d, e.g. " + text + "s)");
-            return;
+            return false;
         case duration_status::too_large:
             error(v, "duration '" + text + "' is too large");
-            return;
+            return false;
         case duration_status::invalid:
             error(v, "invalid duration '" + text +
                          "' (expected a number with a unit: ms, s, m, h, d, e.g. 5s)");
-            return;
+            return false;
         }
+        return false;
     }
 
     bool read_endpoint(const at& v, bool bind, endpoint& out) {
@@ -708,8 +745,13 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"bind"}, [&](std::string_view, const at& value) {
-            if (read_endpoint(value, true, out.bind)) {
+        walk_map(v, {"bind", "token_file"}, [&](std::string_view key, const at& value) {
+            if (key == "token_file") {
+                if (read_string(value, out.token_file) && out.token_file.empty()) {
+                    error(value, "must not be empty (leave token_file out to keep the admin API "
+                                 "read-only)");
+                }
+            } else if (read_endpoint(value, true, out.bind)) {
                 claim_bind(value, out.bind);
             }
         });
@@ -719,7 +761,8 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"timeouts", "forwardfor", "limits", "retries", "pool"},
+        walk_map(v,
+                 {"timeouts", "forwardfor", "limits", "retries", "pool", "health_check", "passive"},
                  [&](std::string_view key, const at& value) {
                      if (key == "timeouts") {
                          read_timeouts(value, scope::defaults, defaults_.timeouts);
@@ -729,8 +772,12 @@ private:
                          read_limits(value, defaults_.limits);
                      } else if (key == "retries") {
                          read_retries(value, defaults_.retries);
-                     } else {
+                     } else if (key == "pool") {
                          read_pool(value, defaults_.pool);
+                     } else if (key == "health_check") {
+                         read_health_check(value, defaults_.health_check);
+                     } else {
+                         read_passive(value, defaults_.passive);
                      }
                  });
     }
@@ -818,37 +865,55 @@ private:
         out.server_timeout = defaults_.timeouts.server;
         out.retries = defaults_.retries;
         out.pool = defaults_.pool;
+        out.passive = defaults_.passive;
         if (!expect_map(v)) {
             return;
         }
+        static constexpr misplaced_key on_backend[] = {
+            {"check", "applies to servers: set health_check on the backend for all its servers, "
+                      "or check on one server"},
+        };
         std::optional<std::string> service;
-        auto seen =
-            walk_map(v, {"name", "balance", "service", "retries", "timeouts", "pool", "servers"},
-                     [&](std::string_view key, const at& value) {
-                         if (key == "name") {
-                             if (read_name(value, out.name)) {
-                                 register_backend(value, out.name, index);
-                             }
-                         } else if (key == "balance") {
-                             read_balance(value);
-                         } else if (key == "service") {
-                             std::string text;
-                             if (read_name(value, text)) {
-                                 service = std::move(text);
-                             }
-                         } else if (key == "retries") {
-                             read_retries(value, out.retries);
-                         } else if (key == "timeouts") {
-                             struct timeouts t = defaults_.timeouts;
-                             read_timeouts(value, scope::backend, t);
-                             out.connect_timeout = t.connect;
-                             out.server_timeout = t.server;
-                         } else if (key == "pool") {
-                             read_pool(value, out.pool);
-                         } else {
-                             read_servers(value, out.servers);
-                         }
-                     });
+        // Servers start from the backend's health_check, wherever it is written in the map.
+        std::optional<at> servers_at;
+        struct health_check check = defaults_.health_check;
+        auto seen = walk_map(
+            v,
+            {"name", "balance", "service", "retries", "timeouts", "pool", "health_check", "passive",
+             "servers"},
+            [&](std::string_view key, const at& value) {
+                if (key == "name") {
+                    if (read_name(value, out.name)) {
+                        register_backend(value, out.name, index);
+                    }
+                } else if (key == "balance") {
+                    read_balance(value);
+                } else if (key == "service") {
+                    std::string text;
+                    if (read_name(value, text)) {
+                        service = std::move(text);
+                    }
+                } else if (key == "retries") {
+                    read_retries(value, out.retries);
+                } else if (key == "timeouts") {
+                    struct timeouts t = defaults_.timeouts;
+                    read_timeouts(value, scope::backend, t);
+                    out.connect_timeout = t.connect;
+                    out.server_timeout = t.server;
+                } else if (key == "pool") {
+                    read_pool(value, out.pool);
+                } else if (key == "health_check") {
+                    read_health_check(value, check);
+                } else if (key == "passive") {
+                    read_passive(value, out.passive);
+                } else {
+                    servers_at = value;
+                }
+            },
+            on_backend);
+        if (servers_at) {
+            read_servers(*servers_at, out.servers, check);
+        }
         require(v, seen, "name");
         require(v, seen, "servers");
         out.service = service.value_or(out.name);
@@ -876,30 +941,288 @@ private:
         }
     }
 
-    void read_servers(const at& v, std::vector<server>& out) {
+    void read_servers(const at& v, std::vector<server>& out, const struct health_check& check) {
+        static constexpr misplaced_key on_server[] = {
+            {"health_check", "applies to backends and defaults: on a server, write check: {...} "
+                             "(or check: false)"},
+        };
         std::map<std::string, int, std::less<>> names;
         read_list(v, "server", out, [&](const at& item, server& s, std::size_t) {
+            s.check = check;
             if (!expect_map(item)) {
                 return;
             }
-            auto seen = walk_map(item, {"name", "address", "weight"},
-                                 [&](std::string_view key, const at& value) {
-                                     if (key == "name") {
-                                         if (read_name(value, s.name)) {
-                                             claim_name(value, "server", s.name, names);
-                                         }
-                                     } else if (key == "address") {
-                                         read_endpoint(value, false, s.address);
-                                     } else {
-                                         std::uint64_t weight = 0;
-                                         if (read_integer(value, 1, 256, weight)) {
-                                             s.weight = static_cast<unsigned>(weight);
-                                         }
-                                     }
-                                 });
+            auto seen = walk_map(
+                item, {"name", "address", "weight", "check"},
+                [&](std::string_view key, const at& value) {
+                    if (key == "name") {
+                        if (read_name(value, s.name)) {
+                            claim_name(value, "server", s.name, names);
+                        }
+                    } else if (key == "address") {
+                        read_endpoint(value, false, s.address);
+                    } else if (key == "weight") {
+                        std::uint64_t weight = 0;
+                        if (read_integer(value, 1, 256, weight)) {
+                            s.weight = static_cast<unsigned>(weight);
+                        }
+                    } else {
+                        read_server_check(value, s.check);
+                    }
+                },
+                on_server);
             require(item, seen, "name");
             require(item, seen, "address");
         });
+    }
+
+    // `check: false`, `check: true`, or a map of the keys of health_check that override the
+    // backend's for this server.
+    void read_server_check(const at& v, struct health_check& out) {
+        if (v.node.IsMap()) {
+            out.enabled = true;
+            read_health_check(v, out);
+            return;
+        }
+        if (auto enabled = boolean(v.node)) {
+            out.enabled = *enabled;
+            return;
+        }
+        error(v, "expected true, false or a map of check settings, got " + describe(v.node));
+    }
+
+    // Reads the keys present over `out`, which holds what the level above resolved to, so
+    // that a backend's or a server's settings override key by key.
+    void read_health_check(const at& v, struct health_check& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        std::optional<at> interval_at, timeout_at, method_at, expect_body_at;
+        std::vector<std::pair<std::string, at>> http_only;
+        bool type_known = true;
+        walk_map(v,
+                 {"type", "path", "method", "host", "expect_status", "expect_body", "interval",
+                  "timeout", "rise", "fall", "port"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "type") {
+                         type_known = read_check_type(value, out.type);
+                         return;
+                     }
+                     if (key == "interval") {
+                         if (read_duration(value, false, out.interval)) {
+                             interval_at = value;
+                         }
+                     } else if (key == "timeout") {
+                         if (read_duration(value, false, out.timeout)) {
+                             timeout_at = value;
+                         }
+                     } else if (key == "rise" || key == "fall") {
+                         std::uint64_t count = 0;
+                         if (read_integer(value, 1, 100, count)) {
+                             (key == "rise" ? out.rise : out.fall) = static_cast<unsigned>(count);
+                         }
+                     } else if (key == "port") {
+                         std::uint64_t port = 0;
+                         if (read_integer(value, 1, 65535, port)) {
+                             out.port = static_cast<std::uint16_t>(port);
+                         }
+                     } else {
+                         bool valid = false;
+                         if (key == "path") {
+                             valid = read_check_path(value, out.path);
+                         } else if (key == "method") {
+                             valid = read_check_method(value, out.method);
+                             method_at = valid ? std::optional(value) : std::nullopt;
+                         } else if (key == "host") {
+                             valid = read_check_host(value, out.host);
+                         } else if (key == "expect_status") {
+                             valid = read_expect_status(value, out.expect_status);
+                         } else {
+                             valid = read_expect_body(value, out.expect_body);
+                             expect_body_at = valid ? std::optional(value) : std::nullopt;
+                         }
+                         // One error per key: a value that is wrong in itself says so already.
+                         if (valid) {
+                             http_only.emplace_back(key, value);
+                         }
+                     }
+                 });
+        // A check must end before the next one is due. Reported where this level broke it.
+        if (out.timeout > out.interval) {
+            if (timeout_at) {
+                error(*timeout_at, "must not be longer than interval (" +
+                                       format_duration(out.interval) + "), got '" +
+                                       timeout_at->node.Scalar() + "'");
+            } else if (interval_at) {
+                error(*interval_at, "must not be shorter than timeout (" +
+                                        format_duration(out.timeout) + "), got '" +
+                                        interval_at->node.Scalar() + "'");
+            }
+        }
+        // Usually a forgotten `type: http`: the check would only connect, silently.
+        if (out.type == health_check::kind::tcp && type_known) {
+            for (const auto& [key, value] : http_only) {
+                error(value, "'" + key + "' applies to http checks: add type: http");
+            }
+        }
+        if (out.method == "HEAD" && !out.expect_body.empty() && (method_at || expect_body_at)) {
+            error(expect_body_at ? *expect_body_at : *method_at,
+                  "a HEAD response has no body for expect_body to match: use method: GET");
+        }
+    }
+
+    bool read_check_type(const at& v, health_check::kind& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (text == "tcp") {
+            out = health_check::kind::tcp;
+        } else if (text == "http") {
+            out = health_check::kind::http;
+        } else {
+            error(v, "unknown check type '" + text + "' (valid values: tcp, http)");
+            return false;
+        }
+        return true;
+    }
+
+    bool read_check_path(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (!text.starts_with('/')) {
+            error(v, "must start with '/', got '" + text + "'");
+            return false;
+        }
+        if (!valid_check_path(text)) {
+            error(v, "invalid path '" + text +
+                         "' (no spaces or control characters: percent-encode them, e.g. %20)");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    bool read_check_method(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (text != "GET" && text != "HEAD") {
+            error(v, "unknown check method '" + text + "' (valid values: GET, HEAD)");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    bool read_check_host(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (!valid_check_host(text)) {
+            error(v, "invalid host '" + text +
+                         "' (expected a host name, optionally with a port, e.g. app.example.com "
+                         "or app.example.com:8080)");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    bool read_expect_body(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return false;
+        }
+        if (text.empty()) {
+            error(v, "must not be empty (leave expect_body out to accept any body)");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    // A code ("200"), a range ("200-399"), or a list of them.
+    bool read_expect_status(const at& v, std::vector<status_range>& out) {
+        std::vector<status_range> ranges;
+        bool valid = true;
+        auto read_one = [&](const at& item) {
+            status_range range;
+            if (read_status_range(item, range)) {
+                ranges.push_back(range);
+            } else {
+                valid = false;
+            }
+        };
+        if (v.node.IsScalar()) {
+            read_one(v);
+        } else if (!v.node.IsSequence()) {
+            error(v, "expected a status, a range of statuses or a list of them, got " +
+                         describe_kind(v.node));
+            return false;
+        } else if (v.node.size() == 0) {
+            error(v, "expected at least one status");
+            return false;
+        } else {
+            std::size_t index = 0;
+            for (const YAML::Node& item : v.node) {
+                read_one(v.item(item, index++));
+            }
+        }
+        if (valid) {
+            out = std::move(ranges);
+        }
+        return valid;
+    }
+
+    bool read_status_range(const at& v, status_range& out) {
+        if (!v.node.IsScalar()) {
+            error(v, "expected a status or a range of statuses, got " + describe(v.node));
+            return false;
+        }
+        const std::string& text = v.node.Scalar();
+        const auto dash = text.find('-');
+        const bool is_range = dash != std::string::npos;
+        const std::string_view low_text = std::string_view(text).substr(0, dash);
+        const std::string_view high_text =
+            is_range ? std::string_view(text).substr(dash + 1) : low_text;
+        if (!all_digits(low_text) || !all_digits(high_text)) {
+            error(v, "invalid status '" + text +
+                         "' (expected a code such as 200 or a range such as 200-399)");
+            return false;
+        }
+        std::uint64_t low = 0;
+        std::uint64_t high = 0;
+        const std::string what = is_range ? "invalid status range '" : "invalid status '";
+        if (!parse_digits(low_text, low) || !parse_digits(high_text, high) || low < 100 ||
+            low > 599 || high < 100 || high > 599) {
+            error(v, what + text + "' (status codes are 100 to 599)");
+            return false;
+        }
+        if (low > high) {
+            error(v, what + text + "' (the lower code comes first, e.g. 200-399)");
+            return false;
+        }
+        out = {static_cast<int>(low), static_cast<int>(high)};
+        return true;
+    }
+
+    void read_passive(const at& v, passive_health& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"connect_failures", "server_errors"},
+                 [&](std::string_view key, const at& value) {
+                     std::uint64_t count = 0;
+                     if (read_integer(value, 0, 100, count)) {
+                         (key == "connect_failures" ? out.connect_failures : out.server_errors) =
+                             static_cast<unsigned>(count);
+                     }
+                 });
     }
 
     void claim_name(const at& v, std::string_view what, const std::string& name,

@@ -49,10 +49,41 @@ struct pool {
     duration idle_timeout{4000};
 };
 
+struct status_range {
+    int low = 200;
+    int high = 399;
+    bool operator==(const status_range&) const = default;
+};
+
+// Active health checks of a server: `defaults.health_check`, the backend's `health_check` and
+// the server's `check`, applied key by key in that order.
+struct health_check {
+    enum class kind { tcp, http };
+    bool enabled = true;        // `check: false` on a server turns checks off
+    kind type = kind::tcp;      // tcp: a connect is enough, as HAProxy's `check`
+    std::string path = "/";     // http
+    std::string method = "GET"; // http: GET or HEAD
+    std::string host;           // http: Host header; empty: the address checked (IP:port)
+    std::vector<status_range> expect_status{{200, 399}}; // http
+    std::string expect_body; // http: substring the body must contain; empty: none
+    duration interval{2000};
+    duration timeout{1000};
+    unsigned rise = 2;      // consecutive passed checks that bring a DOWN server UP
+    unsigned fall = 3;      // consecutive failed checks that take an UP server DOWN
+    std::uint16_t port = 0; // 0: the server's own port
+};
+
+// Requests observed by the workers that take a server DOWN before its next active check.
+struct passive_health {
+    unsigned connect_failures = 3; // consecutive failed connects; 0: off
+    unsigned server_errors = 0;    // consecutive 5xx responses; 0: off (the default)
+};
+
 struct server {
     std::string name;
     endpoint address;
     unsigned weight = 1; // 1..256
+    health_check check;
 };
 
 struct backend {
@@ -63,6 +94,7 @@ struct backend {
     duration server_timeout{30000};
     unsigned retries = 1; // further servers tried after a failed connect
     struct pool pool;
+    passive_health passive;
 };
 
 struct route {
@@ -86,6 +118,9 @@ struct frontend {
 
 struct admin {
     endpoint bind{"127.0.0.1", 9100};
+    // Bearer token for the mutating admin API, read from this file (which must not be group
+    // or world readable); empty: the mutating API is disabled (403).
+    std::string token_file;
 };
 
 struct global {

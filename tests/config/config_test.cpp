@@ -62,6 +62,14 @@ TEST(config_examples, tutorial_loads_without_errors) {
     EXPECT_EQ(c.backends[0].servers[1].name, "app-2");
     EXPECT_EQ(c.backends[0].servers[1].address, (endpoint{"10.132.20.237", 80}));
     EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
+    // HAProxy's `check`: TCP connects, inter 2s, fall 3, rise 2.
+    for (const server& s : c.backends[0].servers) {
+        EXPECT_TRUE(s.check.enabled);
+        EXPECT_EQ(s.check.type, health_check::kind::tcp);
+        EXPECT_EQ(s.check.interval, 2s);
+        EXPECT_EQ(s.check.fall, 3u);
+        EXPECT_EQ(s.check.rise, 2u);
+    }
 }
 
 TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
@@ -111,6 +119,35 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(api.server_timeout, 45s);
     EXPECT_EQ(api.servers[0].address, (endpoint{"fd00::10", 8080}));
     EXPECT_EQ(api.servers[1].weight, 3u);
+
+    EXPECT_EQ(c.admin.token_file, "/etc/fulcrum/admin.token");
+    EXPECT_EQ(app.passive.connect_failures, 2u);
+    EXPECT_EQ(app.passive.server_errors, 5u);
+    const health_check& app1 = app.servers[0].check;
+    EXPECT_TRUE(app1.enabled);
+    EXPECT_EQ(app1.type, health_check::kind::http);
+    EXPECT_EQ(app1.path, "/health");
+    EXPECT_EQ(app1.method, "GET");
+    EXPECT_EQ(app1.host, "app.example.com");
+    EXPECT_EQ(app1.expect_status, (std::vector<status_range>{{200, 399}}));
+    EXPECT_EQ(app1.expect_body, "ok");
+    EXPECT_EQ(app1.interval, 10s);
+    EXPECT_EQ(app1.timeout, 5s);
+    EXPECT_EQ(app1.rise, 3u);
+    EXPECT_EQ(app1.fall, 3u);
+    EXPECT_EQ(app1.port, 8080u);
+    EXPECT_EQ(app.servers[1].check.port, 8081u);
+    EXPECT_EQ(app.servers[1].check.path, "/healthz");
+    EXPECT_EQ(app.servers[1].check.expect_body, "ok");
+    EXPECT_EQ(api.passive.connect_failures, 3u);
+    EXPECT_EQ(api.passive.server_errors, 0u);
+    const health_check& api1 = api.servers[0].check;
+    EXPECT_EQ(api1.type, health_check::kind::http);
+    EXPECT_EQ(api1.method, "HEAD");
+    EXPECT_EQ(api1.expect_status, (std::vector<status_range>{{200, 200}, {204, 204}}));
+    EXPECT_EQ(api1.interval, 2s);
+    EXPECT_EQ(api1.timeout, 1s);
+    EXPECT_FALSE(api.servers[1].check.enabled);
 }
 
 TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
@@ -303,12 +340,13 @@ backends:
       - {name: app-1, address: 10.132.20.236:80, zzz: 1}
 )"),
               (strings{"t.yaml:8:50: backends[0].servers[0].zzz: unknown key 'zzz' (valid keys: "
-                       "name, address, weight)"}));
+                       "name, address, weight, check)"}));
     EXPECT_EQ(errors_of(with_defaults("listen: x\n")),
               (strings{"t.yaml:1:1: listen: unknown key 'listen' (valid keys: global, admin, "
                        "defaults, frontends, backends)"}));
     EXPECT_EQ(errors_of(with_defaults("admin: {port: 9100}\n")),
-              (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind)"}));
+              (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind, "
+                       "token_file)"}));
 }
 
 TEST(config_errors, misspelt_top_level_section_is_both_unknown_and_missing) {
@@ -863,6 +901,293 @@ TEST(config_errors, unreadable_files) {
     EXPECT_EQ(load_file("/nonexistent/fulcrum.yaml").errors.at(0).to_string(),
               "/nonexistent/fulcrum.yaml: cannot read: No such file or directory");
     EXPECT_EQ(load_file("/").errors.at(0).to_string(), "/: cannot read: Is a directory");
+}
+
+// ---- health checks
+
+TEST(config_health, built_in_defaults_are_tcp_checks_and_passive_connect_failures) {
+    config c = load_ok(minimal);
+    const health_check& h = c.backends[0].servers[0].check;
+    EXPECT_TRUE(h.enabled);
+    EXPECT_EQ(h.type, health_check::kind::tcp);
+    EXPECT_EQ(h.path, "/");
+    EXPECT_EQ(h.method, "GET");
+    EXPECT_EQ(h.host, "");
+    EXPECT_EQ(h.expect_status, (std::vector<status_range>{{200, 399}}));
+    EXPECT_EQ(h.expect_body, "");
+    EXPECT_EQ(h.interval, 2s);
+    EXPECT_EQ(h.timeout, 1s);
+    EXPECT_EQ(h.rise, 2u);
+    EXPECT_EQ(h.fall, 3u);
+    EXPECT_EQ(h.port, 0u);
+    EXPECT_EQ(c.backends[0].passive.connect_failures, 3u);
+    EXPECT_EQ(c.backends[0].passive.server_errors, 0u);
+    EXPECT_EQ(c.admin.token_file, "");
+}
+
+TEST(config_health, defaults_backend_and_server_override_key_by_key) {
+    config c = load_ok(R"(admin: {token_file: /etc/fulcrum/admin.token}
+defaults:
+  health_check: {type: http, path: /health, interval: 10s, timeout: 2s}
+  passive: {connect_failures: 5}
+frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    servers:
+      - {name: s1, address: 10.0.0.1:80}
+      - {name: s2, address: 10.0.0.2:80, check: false}
+      - {name: s3, address: 10.0.0.3:80, check: {port: 8081, path: /healthz}}
+      - {name: s4, address: 10.0.0.4:80, check: true}
+      - {name: s5, address: 10.0.0.5:80, check: {type: tcp}}
+    health_check:
+      rise: 3
+      expect_status: [200, 300-302]
+      method: HEAD
+      host: app.example.com:8080
+    passive: {server_errors: 2}
+  - name: other
+    servers: [{name: s1, address: 10.0.1.1:80}]
+)");
+    EXPECT_EQ(c.admin.token_file, "/etc/fulcrum/admin.token");
+    const auto& app = c.backends[0];
+    EXPECT_EQ(app.passive.connect_failures, 5u);
+    EXPECT_EQ(app.passive.server_errors, 2u);
+    // s1: the backend's keys over the defaults' (health_check is read before the servers
+    // wherever it is written).
+    const health_check& s1 = app.servers[0].check;
+    EXPECT_TRUE(s1.enabled);
+    EXPECT_EQ(s1.type, health_check::kind::http);
+    EXPECT_EQ(s1.path, "/health");
+    EXPECT_EQ(s1.method, "HEAD");
+    EXPECT_EQ(s1.host, "app.example.com:8080");
+    EXPECT_EQ(s1.expect_status, (std::vector<status_range>{{200, 200}, {300, 302}}));
+    EXPECT_EQ(s1.interval, 10s);
+    EXPECT_EQ(s1.timeout, 2s);
+    EXPECT_EQ(s1.rise, 3u);
+    EXPECT_EQ(s1.fall, 3u);
+    EXPECT_EQ(s1.port, 0u);
+    // s2: off, with the rest still resolved.
+    EXPECT_FALSE(app.servers[1].check.enabled);
+    EXPECT_EQ(app.servers[1].check.interval, 10s);
+    // s3: two keys of its own.
+    const health_check& s3 = app.servers[2].check;
+    EXPECT_TRUE(s3.enabled);
+    EXPECT_EQ(s3.port, 8081u);
+    EXPECT_EQ(s3.path, "/healthz");
+    EXPECT_EQ(s3.method, "HEAD");
+    EXPECT_EQ(s3.rise, 3u);
+    EXPECT_TRUE(app.servers[3].check.enabled);
+    EXPECT_EQ(app.servers[3].check.path, "/health");
+    // s5: a plain connect, although path and the others are inherited.
+    EXPECT_EQ(app.servers[4].check.type, health_check::kind::tcp);
+    // The other backend has the defaults only.
+    const auto& other = c.backends[1];
+    EXPECT_EQ(other.passive.connect_failures, 5u);
+    EXPECT_EQ(other.passive.server_errors, 0u);
+    const health_check& o = other.servers[0].check;
+    EXPECT_EQ(o.type, health_check::kind::http);
+    EXPECT_EQ(o.method, "GET");
+    EXPECT_EQ(o.rise, 2u);
+    EXPECT_EQ(o.expect_status, (std::vector<status_range>{{200, 399}}));
+}
+
+TEST(config_health, expect_status_takes_a_code_a_range_or_a_list) {
+    config c = load_ok(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    health_check: {type: http, expect_body: '"status":"ok"', fall: 100, rise: 1, port: 65535}
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: {expect_status: 204}}
+      - {name: s2, address: 10.0.0.2:80, check: {expect_status: 100-599}}
+      - {name: s3, address: 10.0.0.3:80, check: {expect_status: [200-299, 418]}}
+)");
+    const auto& servers = c.backends[0].servers;
+    EXPECT_EQ(servers[0].check.expect_status, (std::vector<status_range>{{204, 204}}));
+    EXPECT_EQ(servers[1].check.expect_status, (std::vector<status_range>{{100, 599}}));
+    EXPECT_EQ(servers[2].check.expect_status, (std::vector<status_range>{{200, 299}, {418, 418}}));
+    EXPECT_EQ(servers[0].check.expect_body, "\"status\":\"ok\"");
+    EXPECT_EQ(servers[0].check.fall, 100u);
+    EXPECT_EQ(servers[0].check.rise, 1u);
+    EXPECT_EQ(servers[0].check.port, 65535u);
+}
+
+TEST(config_health, timeout_equal_to_interval_and_passive_off_are_valid) {
+    config c = load_ok(R"(defaults:
+  health_check: {interval: 1s, timeout: 1s}
+  passive: {connect_failures: 0, server_errors: 0}
+frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - {name: app, servers: [{name: s1, address: 10.0.0.1:80}]}
+)");
+    EXPECT_EQ(c.backends[0].servers[0].check.timeout, 1s);
+    EXPECT_EQ(c.backends[0].passive.connect_failures, 0u);
+}
+
+TEST(config_health_errors, bad_type_method_rise_fall_port_and_path) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    health_check: {type: udp, rise: 0, fall: 101}
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: {type: http, method: POST}}
+      - {name: s2, address: 10.0.0.2:80, check: {type: http, path: health}}
+      - {name: s3, address: 10.0.0.3:80, check: {port: 0}}
+      - {name: s4, address: 10.0.0.4:80, check: {type: http, path: "/a b"}}
+)"),
+              (strings{
+                  "t.yaml:5:26: backends[0].health_check.type: unknown check type 'udp' (valid "
+                  "values: tcp, http)",
+                  "t.yaml:5:37: backends[0].health_check.rise: must be between 1 and 100, got 0",
+                  "t.yaml:5:46: backends[0].health_check.fall: must be between 1 and 100, got 101",
+                  "t.yaml:7:70: backends[0].servers[0].check.method: unknown check method 'POST' "
+                  "(valid values: GET, HEAD)",
+                  "t.yaml:8:68: backends[0].servers[1].check.path: must start with '/', got "
+                  "'health'",
+                  "t.yaml:9:56: backends[0].servers[2].check.port: must be between 1 and 65535, "
+                  "got 0",
+                  "t.yaml:10:68: backends[0].servers[3].check.path: invalid path '/a b' (no spaces "
+                  "or control characters: percent-encode them, e.g. %20)",
+              }));
+}
+
+TEST(config_health_errors, bad_status_ranges) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    health_check:
+      type: http
+      expect_status: 600-700
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: {expect_status: 300-200}}
+      - {name: s2, address: 10.0.0.2:80, check: {expect_status: [200, abc, 2000, 250-]}}
+      - {name: s3, address: 10.0.0.3:80, check: {expect_status: {low: 200}}}
+      - {name: s4, address: 10.0.0.4:80, check: {expect_status: []}}
+      - {name: s5, address: 10.0.0.5:80, check: {expect_status: 99}}
+)"),
+              (strings{
+                  "t.yaml:7:22: backends[0].health_check.expect_status: invalid status range "
+                  "'600-700' (status codes are 100 to 599)",
+                  "t.yaml:9:65: backends[0].servers[0].check.expect_status: invalid status range "
+                  "'300-200' (the lower code comes first, e.g. 200-399)",
+                  "t.yaml:10:71: backends[0].servers[1].check.expect_status[1]: invalid status "
+                  "'abc' (expected a code such as 200 or a range such as 200-399)",
+                  "t.yaml:10:76: backends[0].servers[1].check.expect_status[2]: invalid status "
+                  "'2000' (status codes are 100 to 599)",
+                  "t.yaml:10:82: backends[0].servers[1].check.expect_status[3]: invalid status "
+                  "'250-' (expected a code such as 200 or a range such as 200-399)",
+                  "t.yaml:11:65: backends[0].servers[2].check.expect_status: expected a status, a "
+                  "range of statuses or a list of them, got a map",
+                  "t.yaml:12:65: backends[0].servers[3].check.expect_status: expected at least one "
+                  "status",
+                  "t.yaml:13:65: backends[0].servers[4].check.expect_status: invalid status '99' "
+                  "(status codes are 100 to 599)",
+              }));
+}
+
+TEST(config_health_errors, timeout_longer_than_interval_is_reported_where_it_happens) {
+    EXPECT_EQ(errors_of(R"(defaults:
+  health_check: {timeout: 3s, interval: 10s}
+frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    health_check: {interval: 2s}
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: {timeout: 5s, interval: 4s}}
+      - {name: s2, address: 10.0.0.2:80, check: {timeout: 1500ms}}
+)"),
+              (strings{
+                  "t.yaml:7:30: backends[0].health_check.interval: must not be shorter than "
+                  "timeout (3s), got '2s'",
+                  "t.yaml:9:59: backends[0].servers[0].check.timeout: must not be longer than "
+                  "interval (4s), got '5s'",
+              }));
+    // The built-in timeout is 1 s.
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  health_check: {interval: 500ms}\n")),
+              (strings{"t.yaml:2:28: defaults.health_check.interval: must not be shorter than "
+                       "timeout (1s), got '500ms'"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  health_check: {timeout: 2500ms}\n")),
+              (strings{"t.yaml:2:27: defaults.health_check.timeout: must not be longer than "
+                       "interval (2s), got '2500ms'"}));
+    EXPECT_EQ(errors_of(with_defaults("defaults:\n  health_check: {interval: 0s}\n")),
+              (strings{"t.yaml:2:28: defaults.health_check.interval: must be greater than 0, "
+                       "got '0s'"}));
+}
+
+TEST(config_health_errors, check_must_be_a_boolean_or_a_map) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: maybe}
+      - {name: s2, address: 10.0.0.2:80, check: [port]}
+      - {name: s3, address: 10.0.0.3:80, check: {prot: 8080}}
+)"),
+              (strings{
+                  "t.yaml:6:49: backends[0].servers[0].check: expected true, false or a map of "
+                  "check settings, got 'maybe'",
+                  "t.yaml:7:49: backends[0].servers[1].check: expected true, false or a map of "
+                  "check settings, got a list",
+                  "t.yaml:8:50: backends[0].servers[2].check.prot: unknown key 'prot' (did you "
+                  "mean 'port'?)",
+              }));
+}
+
+TEST(config_health_errors, http_keys_on_a_tcp_check_and_head_with_a_body_match) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    health_check: {path: /health, expect_body: ok}
+    servers:
+      - {name: s1, address: 10.0.0.1:80, check: {type: http, method: HEAD, expect_body: ok}}
+      - {name: s2, address: 10.0.0.2:80, check: {type: http, expect_body: ""}}
+      - {name: s3, address: 10.0.0.3:80, check: {type: http, host: "a b"}}
+)"),
+              (strings{
+                  "t.yaml:5:26: backends[0].health_check.path: 'path' applies to http checks: add "
+                  "type: http",
+                  "t.yaml:5:48: backends[0].health_check.expect_body: 'expect_body' applies to "
+                  "http checks: add type: http",
+                  "t.yaml:7:89: backends[0].servers[0].check.expect_body: a HEAD response has no "
+                  "body for expect_body to match: use method: GET",
+                  "t.yaml:8:75: backends[0].servers[1].check.expect_body: must not be empty "
+                  "(leave expect_body out to accept any body)",
+                  "t.yaml:9:68: backends[0].servers[2].check.host: invalid host 'a b' (expected a "
+                  "host name, optionally with a port, e.g. app.example.com or "
+                  "app.example.com:8080)",
+              }));
+}
+
+TEST(config_health_errors, keys_in_the_wrong_place_and_passive) {
+    EXPECT_EQ(errors_of(R"(admin: {token_file: ""}
+frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    check: false
+    passive: {connect_failure: 3, server_errors: -1}
+    servers:
+      - {name: s1, address: 10.0.0.1:80, health_check: {type: http}}
+)"),
+              (strings{
+                  "t.yaml:1:21: admin.token_file: must not be empty (leave token_file out to keep "
+                  "the admin API read-only)",
+                  "t.yaml:6:5: backends[0].check: 'check' applies to servers: set health_check on "
+                  "the backend for all its servers, or check on one server",
+                  "t.yaml:7:15: backends[0].passive.connect_failure: unknown key "
+                  "'connect_failure' (did you mean 'connect_failures'?)",
+                  "t.yaml:7:50: backends[0].passive.server_errors: must be between 0 and 100, got "
+                  "-1",
+                  "t.yaml:9:42: backends[0].servers[0].health_check: 'health_check' applies to "
+                  "backends and defaults: on a server, write check: {...} (or check: false)",
+              }));
 }
 
 TEST(config_diagnostic, to_string_formats) {
