@@ -1,0 +1,45 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+// Rolling windows over which the SLI is reported (../shared/DESIGN.md, "SLI semantics").
+namespace fulcrum::sli {
+
+using wall_clock = std::chrono::system_clock;
+
+enum class window : std::uint8_t { m5, m30, h1, h2, h6, d1, d3, d30 };
+inline constexpr std::array<window, 8> all_windows{window::m5, window::m30, window::h1,
+                                                   window::h2, window::h6,  window::d1,
+                                                   window::d3, window::d30};
+inline constexpr std::size_t buckets_per_window = 60;
+
+std::string_view name(window w);       // "5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"
+std::chrono::seconds length(window w); // 300 s ... 30 days
+
+// Good and total counts over every window at once, each window kept as 60 buckets of 1/60 of
+// its length, so a window's count is exact to one bucket. Time is the caller's (wall clock,
+// so that counts can be persisted and reloaded across a restart); not thread-safe: owned by
+// the control thread.
+class window_counter {
+public:
+    struct counts {
+        std::uint64_t good = 0;
+        std::uint64_t total = 0;
+    };
+
+    void add(wall_clock::time_point now, std::uint64_t good, std::uint64_t total);
+    // What was added during the window ending at `now` (buckets older than 60 widths dropped).
+    counts over(window w, wall_clock::time_point now) const;
+
+private:
+    struct bucket {
+        std::int64_t number = -1; // seconds since epoch / bucket width; -1: never written
+        counts value;
+    };
+    std::array<std::array<bucket, buckets_per_window>, all_windows.size()> buckets_{};
+};
+
+} // namespace fulcrum::sli

@@ -1,0 +1,102 @@
+#include "sli/windows.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using fulcrum::sli::window;
+using fulcrum::sli::window_counter;
+using namespace std::chrono_literals;
+
+// A fixed instant on a bucket boundary of every window (a multiple of 43200 s, the widest
+// bucket), so that tests can reason about bucket edges.
+const fulcrum::sli::wall_clock::time_point t0{std::chrono::seconds(1'700'006'400)};
+
+TEST(windows, names_and_lengths) {
+    EXPECT_EQ(fulcrum::sli::name(window::m5), "5m");
+    EXPECT_EQ(fulcrum::sli::name(window::d30), "30d");
+    EXPECT_EQ(fulcrum::sli::length(window::m5), 300s);
+    EXPECT_EQ(fulcrum::sli::length(window::h6), 6h);
+    EXPECT_EQ(fulcrum::sli::length(window::d3), 72h);
+    EXPECT_EQ(fulcrum::sli::length(window::d30), 720h);
+    for (window w : fulcrum::sli::all_windows) {
+        EXPECT_EQ(fulcrum::sli::length(w).count() % 60, 0) << fulcrum::sli::name(w);
+    }
+}
+
+TEST(windows, counts_everything_added_within_the_window_in_every_window) {
+    window_counter c;
+    c.add(t0, 9, 10);
+    c.add(t0 + 1s, 1, 1);
+    c.add(t0 + 299s, 0, 5);
+    for (window w : fulcrum::sli::all_windows) {
+        const auto counts = c.over(w, t0 + 299s);
+        EXPECT_EQ(counts.good, 10u) << fulcrum::sli::name(w);
+        EXPECT_EQ(counts.total, 16u) << fulcrum::sli::name(w);
+    }
+}
+
+TEST(windows, a_window_with_no_traffic_has_total_zero) {
+    window_counter c;
+    for (window w : fulcrum::sli::all_windows) {
+        EXPECT_EQ(c.over(w, t0).total, 0u);
+        EXPECT_EQ(c.over(w, t0).good, 0u);
+    }
+    c.add(t0, 1, 1);
+    // Before anything was added (a clock that went back) there is nothing either.
+    EXPECT_EQ(c.over(window::m5, t0 - 10min).total, 0u);
+}
+
+TEST(windows, old_buckets_expire_after_the_window_length) {
+    window_counter c;
+    c.add(t0, 1, 1);       // bucket [t0, t0+5s) of the 5m window
+    c.add(t0 + 10s, 2, 2); // bucket [t0+10s, t0+15s)
+    // 60 buckets of 5 s: the bucket of t0 is the oldest one counted until t0 + 300 s.
+    EXPECT_EQ(c.over(window::m5, t0 + 299s).total, 3u);
+    EXPECT_EQ(c.over(window::m5, t0 + 300s).total, 2u);
+    EXPECT_EQ(c.over(window::m5, t0 + 310s).total, 0u);
+    // The 30m window still has both.
+    EXPECT_EQ(c.over(window::m30, t0 + 310s).total, 3u);
+    EXPECT_EQ(c.over(window::m30, t0 + 30min).total, 0u);
+    // The 30d window, with 12 h buckets, keeps them for 30 days.
+    EXPECT_EQ(c.over(window::d30, t0 + 720h - 1s).total, 3u);
+    EXPECT_EQ(c.over(window::d30, t0 + 720h).total, 0u);
+}
+
+TEST(windows, a_slot_reused_after_a_gap_starts_from_zero) {
+    window_counter c;
+    c.add(t0, 5, 5);
+    // 300 s later the same slot of the 5m window comes round again: the old count must not
+    // be added to the new one.
+    c.add(t0 + 300s, 1, 2);
+    const auto counts = c.over(window::m5, t0 + 300s);
+    EXPECT_EQ(counts.good, 1u);
+    EXPECT_EQ(counts.total, 2u);
+    // The 1h window has both.
+    EXPECT_EQ(c.over(window::h1, t0 + 300s).total, 7u);
+}
+
+TEST(windows, gaps_without_traffic_are_not_counted_and_do_not_disturb_later_buckets) {
+    window_counter c;
+    c.add(t0, 1, 1);
+    c.add(t0 + 2h, 1, 3); // nothing for two hours
+    EXPECT_EQ(c.over(window::m5, t0 + 2h).total, 3u);
+    EXPECT_EQ(c.over(window::h1, t0 + 2h).total, 3u);
+    // Exactly 2 h later t0's bucket has left the 2h window; the 6h window still has it.
+    EXPECT_EQ(c.over(window::h2, t0 + 2h).total, 3u);
+    EXPECT_EQ(c.over(window::h6, t0 + 2h).total, 4u);
+    EXPECT_EQ(c.over(window::h6, t0 + 2h).good, 2u);
+}
+
+TEST(windows, one_sample_a_second_gives_an_exact_ratio) {
+    // As the health checker feeds it: every second, UP servers out of all servers.
+    window_counter c;
+    for (int i = 0; i < 300; ++i) {
+        c.add(t0 + std::chrono::seconds(i), i < 30 ? 1 : 2, 2); // one of two down for 30 s
+    }
+    const auto counts = c.over(window::m5, t0 + 299s);
+    EXPECT_EQ(counts.total, 600u);
+    EXPECT_EQ(counts.good, 570u);
+}
+
+} // namespace
