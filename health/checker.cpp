@@ -1,0 +1,625 @@
+// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
+#include "health/checker.hpp"
+
+#include "health/tracker.hpp"
+#include "http/parser.hpp"
+#include "sli/windows.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <random>
+#include <string_view>
+#include <vector>
+
+namespace fulcrum::health {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using steady = std::chrono::steady_clock;
+using wall = std::chrono::system_clock;
+
+namespace {
+
+auto with(error_code& ec) {
+    return asio::redirect_error(asio::use_awaitable, ec);
+}
+
+// What a failed check is counted as, in fulcrum_server_check_failures_total{reason}.
+enum class failure : std::uint8_t { none, connect, timeout, status, body, protocol };
+constexpr std::array<std::string_view, 5> failure_reasons{"connect", "timeout", "status", "body",
+                                                          "protocol"};
+
+constexpr std::array<double, 12> duration_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                 0.1,   0.25,   0.5,   1,    2.5,   5};
+
+// Enough of a body to find a marker in a status page; a check must not download a file.
+constexpr std::size_t max_body_bytes = 64 * 1024;
+
+struct outcome {
+    failure reason = failure::none;
+    std::string text; // for the log and the admin API
+    steady::duration elapsed{};
+    bool ok() const { return reason == failure::none; }
+};
+
+// The socket of one check, shared with its watchdog: the watchdog's handler may run after the
+// check has finished.
+struct attempt {
+    explicit attempt(const asio::any_io_executor& executor) : socket(executor) {}
+    tcp::socket socket;
+    bool timed_out = false;
+};
+
+// As the proxy's: large enough for real applications' cookies, small enough that a broken
+// server cannot grow our memory.
+config::limits response_limits() {
+    config::limits limits;
+    limits.max_head_bytes = 64 * 1024;
+    limits.max_headers = 200;
+    return limits;
+}
+
+std::string milliseconds(steady::duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
+}
+
+// The payload of a chunked body that the parser has validated, possibly cut short at
+// max_body_bytes: the parser passes body bytes on in their wire framing, and a marker may
+// straddle two chunks.
+std::string dechunk(std::string_view wire) {
+    std::string payload;
+    for (;;) {
+        const auto line_end = wire.find("\r\n");
+        if (line_end == std::string_view::npos) {
+            return payload;
+        }
+        std::uint64_t size = 0;
+        const auto parsed = std::from_chars(wire.data(), wire.data() + line_end, size, 16);
+        if (parsed.ec != std::errc{} || size == 0) {
+            return payload;
+        }
+        wire.remove_prefix(line_end + 2);
+        const auto data =
+            wire.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(size, wire.size())));
+        payload.append(data);
+        wire.remove_prefix(std::min(data.size() + 2, wire.size()));
+    }
+}
+
+// One write, so that lines from the control thread and the workers do not interleave.
+void log_line(const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void rethrow(std::exception_ptr e) {
+    if (e) {
+        std::rethrow_exception(e);
+    }
+}
+
+} // namespace
+
+namespace detail {
+
+// A server's checks and their record, on the control thread.
+struct checked_server {
+    checked_server(asio::io_context& control, std::size_t backend_index, std::size_t server_index,
+                   const config::backend& backend, const config::server& server)
+        : backend(backend_index), index(server_index), backend_name(backend.name),
+          server_name(server.name), label(backend.name + "/" + server.name), check(server.check),
+          target(asio::ip::make_address(server.address.host),
+                 check.port != 0 ? check.port : server.address.port),
+          rise_fall(check.rise, check.fall),
+          last_check(check.enabled ? "not checked yet" : "checks disabled"),
+          last_change(wall::now()), timer(control) {
+        const std::string host =
+            !check.host.empty() ? check.host
+                                : config::endpoint{server.address.host, target.port()}.to_string();
+        request = check.method + " " + check.path + " HTTP/1.1\r\nHost: " + host +
+                  "\r\nUser-Agent: fulcrum-health-check\r\nConnection: close\r\n\r\n";
+    }
+
+    bool expected(int status) const {
+        return std::any_of(
+            check.expect_status.begin(), check.expect_status.end(),
+            [&](const config::status_range& r) { return status >= r.low && status <= r.high; });
+    }
+
+    std::size_t backend;
+    std::size_t index;
+    std::string backend_name;
+    std::string server_name;
+    std::string label; // "app_pool/app-1"
+    config::health_check check;
+    tcp::endpoint target;
+    std::string request; // http checks
+    tracker rise_fall;
+    std::string last_check;
+    wall::time_point last_change;
+    // A server without checks that passive observation took DOWN is held out of rotation for
+    // rise x interval, then tried again.
+    bool held_down = false;
+    steady::time_point held_since;
+    asio::steady_timer timer;
+    std::shared_ptr<attempt> in_flight;
+
+    // Metrics, read by Collect() on the same thread.
+    std::array<std::uint64_t, duration_bounds.size()> duration_counts{}; // not cumulative
+    std::uint64_t checks = 0;
+    double duration_sum = 0;
+    std::array<std::uint64_t, failure_reasons.size()> failures{};
+    std::uint64_t ups = 0;
+    std::uint64_t downs = 0; // by checks; passive ones are counted by server_states
+};
+
+struct checker_state {
+    checker_state(asio::io_context& control_context, const config::config& cfg,
+                  server_states& server_states, jitter_source jitter_source)
+        : control(control_context), states(server_states), jitter(std::move(jitter_source)),
+          tick(control_context) {
+        std::size_t count = 0;
+        for (const auto& backend : cfg.backends) {
+            count += backend.servers.size();
+        }
+        // Reserved, so that a coroutine's reference to its server stays valid.
+        servers.reserve(count);
+        for (std::size_t b = 0; b < cfg.backends.size(); ++b) {
+            const auto& backend = cfg.backends[b];
+            backend_names.push_back(backend.name);
+            first.push_back(servers.size());
+            for (std::size_t s = 0; s < backend.servers.size(); ++s) {
+                servers.emplace_back(control, b, s, backend, backend.servers[s]);
+            }
+        }
+        first.push_back(servers.size());
+        availability.resize(cfg.backends.size());
+    }
+
+    void absorb_passive(checked_server& s) {
+        if (!states.take_passive_down(s.backend, s.index)) {
+            return;
+        }
+        s.rise_fall.force_down();
+        // A check may have brought it UP between the worker's observation and now.
+        states.set_up(s.backend, s.index, false);
+        s.last_change = wall::now();
+        if (!s.check.enabled) {
+            s.held_down = true;
+            s.held_since = steady::now();
+        }
+    }
+
+    void record(checked_server& s, const outcome& result) {
+        absorb_passive(s);
+        const double seconds = std::chrono::duration<double>(result.elapsed).count();
+        ++s.checks;
+        s.duration_sum += seconds;
+        const auto bound =
+            std::lower_bound(duration_bounds.begin(), duration_bounds.end(), seconds);
+        if (bound != duration_bounds.end()) {
+            ++s.duration_counts[static_cast<std::size_t>(bound - duration_bounds.begin())];
+        }
+        if (!result.ok()) {
+            ++s.failures[static_cast<std::size_t>(result.reason) - 1];
+        }
+        s.last_check = result.text;
+
+        const bool first_result = !s.rise_fall.confirmed();
+        const auto change = s.rise_fall.record(result.ok());
+        if (change == tracker::change::none) {
+            return;
+        }
+        const bool up = change == tracker::change::went_up;
+        states.set_up(s.backend, s.index, up);
+        s.last_change = wall::now();
+        ++(up ? s.ups : s.downs);
+        std::string line = "fulcrum: server " + s.label + (up ? " UP: " : " DOWN: ");
+        if (first_result) {
+            line += "first check failed (" + result.text + ")";
+        } else {
+            const unsigned n = s.rise_fall.streak();
+            line += std::to_string(n) + " consecutive check" + (n == 1 ? "" : "s") +
+                    (up ? " passed" : " failed") + " (last: " + result.text + ")";
+        }
+        log_line(line + "\n");
+    }
+
+    void on_tick() {
+        const auto now = steady::now();
+        for (auto& s : servers) {
+            absorb_passive(s);
+            const auto hold = s.check.interval * s.check.rise;
+            if (s.held_down && now - s.held_since >= hold) {
+                s.held_down = false;
+                states.set_up(s.backend, s.index, true);
+                s.last_change = wall::now();
+                ++s.ups;
+                log_line("fulcrum: server " + s.label + " UP: back in rotation after " +
+                         milliseconds(hold) + " (passive DOWN; checks disabled)\n");
+            }
+        }
+        const auto wall_now = wall::now();
+        for (std::size_t b = 0; b < availability.size(); ++b) {
+            std::uint64_t up = 0;
+            for (std::size_t i = first[b]; i < first[b + 1]; ++i) {
+                up += states.up(b, servers[i].index) ? 1 : 0;
+            }
+            availability[b].add(wall_now, up, first[b + 1] - first[b]);
+        }
+    }
+
+    void stop() {
+        stopped = true;
+        tick.cancel();
+        for (auto& s : servers) {
+            s.timer.cancel();
+            if (s.in_flight) {
+                error_code ignored;
+                s.in_flight->socket.close(ignored);
+            }
+        }
+    }
+
+    const checked_server& server(std::size_t backend, std::size_t index) const {
+        return servers[first[backend] + index];
+    }
+
+    asio::io_context& control;
+    server_states& states;
+    jitter_source jitter;
+    std::vector<std::string> backend_names;
+    std::vector<std::size_t> first; // per backend, its first server in `servers`; then the end
+    std::vector<checked_server> servers;
+    std::vector<sli::window_counter> availability; // per backend
+    asio::steady_timer tick;
+    bool started = false;
+    bool stopped = false;
+};
+
+} // namespace detail
+
+namespace {
+
+using detail::checked_server;
+using detail::checker_state;
+
+// Reads the response to an HTTP check up to what decides it: the status, and the body when
+// expect_body is set.
+asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
+    http::parser parser(http::parser::mode::response, response_limits());
+    parser.expect_head_response(s.check.method == "HEAD");
+    std::vector<char> buffer(16 * 1024);
+    std::string body; // in its wire framing
+    bool in_body = false;
+    const auto judge_body = [&] {
+        const std::string payload = parser.head().chunked() ? dechunk(body) : body;
+        if (payload.find(s.check.expect_body) != std::string::npos) {
+            return outcome{};
+        }
+        return outcome{failure::body,
+                       "body does not contain '" + s.check.expect_body + "'" +
+                           (body.size() >= max_body_bytes ? " in its first 64 KiB" : "")};
+    };
+    for (;;) {
+        error_code ec;
+        const std::size_t n = co_await a.socket.async_read_some(asio::buffer(buffer), with(ec));
+        if (ec == asio::error::eof) {
+            if (parser.finish().event == http::parse_event::message_done) {
+                co_return judge_body();
+            }
+            co_return outcome{failure::protocol, "connection closed before a complete response"};
+        }
+        if (ec) {
+            co_return outcome{failure::protocol, "connection failed (" + ec.message() + ")"};
+        }
+        std::string_view data(buffer.data(), n);
+        for (bool feed = true; feed;) {
+            const auto r = parser.feed(data);
+            if (r.event == http::parse_event::error) {
+                co_return outcome{failure::protocol,
+                                  "bad response: " + std::string(parser.error_reason())};
+            }
+            if (in_body) {
+                body.append(data.substr(0, std::min(r.consumed, max_body_bytes - body.size())));
+            }
+            data.remove_prefix(r.consumed);
+            feed = !data.empty();
+            if (r.event == http::parse_event::head_done) {
+                const int status = parser.head().status();
+                if (status < 200) {
+                    parser.next_message();
+                    continue;
+                }
+                if (!s.expected(status)) {
+                    co_return outcome{failure::status, "status " + std::to_string(status)};
+                }
+                if (s.check.expect_body.empty()) {
+                    co_return outcome{};
+                }
+                in_body = true;
+                // A response without a body ends on this feed, even with nothing left.
+                feed = true;
+            } else if (r.event == http::parse_event::message_done ||
+                       (in_body && body.size() >= max_body_bytes)) {
+                co_return judge_body();
+            }
+        }
+    }
+}
+
+asio::awaitable<outcome> check_once(checked_server& s) {
+    const auto executor = co_await asio::this_coro::executor;
+    auto a = std::make_shared<attempt>(executor);
+    s.in_flight = a;
+    // Asio 1.74 has no awaitable operators: the timeout closes the socket, and whatever the
+    // check was waiting for fails.
+    asio::steady_timer watchdog(executor);
+    watchdog.expires_after(s.check.timeout);
+    watchdog.async_wait([a](error_code ec) {
+        if (!ec) {
+            a->timed_out = true;
+            error_code ignored;
+            a->socket.close(ignored);
+        }
+    });
+    const auto started = steady::now();
+
+    outcome result;
+    error_code ec;
+    co_await a->socket.async_connect(s.target, with(ec));
+    if (ec) {
+        const bool refused = ec == asio::error::connection_refused;
+        result = {failure::connect, refused ? "connect refused" : "connect failed"};
+    } else if (s.check.type == config::health_check::kind::http) {
+        co_await asio::async_write(a->socket, asio::buffer(s.request), with(ec));
+        // Not a conditional expression: GCC 12 destroys a co_await inside one twice.
+        if (ec) {
+            result = {failure::protocol, "connection failed (" + ec.message() + ")"};
+        } else {
+            result = co_await read_response(s, *a);
+        }
+    }
+    watchdog.cancel();
+    s.in_flight.reset();
+
+    result.elapsed = steady::now() - started;
+    // A status or body already read decides the check even if the time ran out after it.
+    if (a->timed_out && (result.reason == failure::connect || result.reason == failure::protocol)) {
+        result = {failure::timeout, "timed out after " + milliseconds(s.check.timeout),
+                  result.elapsed};
+    } else if (result.ok()) {
+        result.text = "passed in " + milliseconds(result.elapsed);
+    } else if (result.reason == failure::connect) {
+        result.text += " after " + milliseconds(result.elapsed);
+        if (ec != asio::error::connection_refused) {
+            result.text += " (" + ec.message() + ")";
+        }
+    }
+    co_return result;
+}
+
+asio::awaitable<void> run_checks(std::shared_ptr<checker_state> self, checked_server& s) {
+    auto next = steady::now() + self->jitter(s.check.interval);
+    for (;;) {
+        error_code ec;
+        s.timer.expires_at(next);
+        co_await s.timer.async_wait(with(ec));
+        if (self->stopped) {
+            co_return;
+        }
+        const outcome result = co_await check_once(s);
+        if (self->stopped) {
+            co_return;
+        }
+        self->record(s, result);
+        // Fixed cadence from the first check; after a stall of the control thread, no burst of
+        // checks to catch up.
+        next = std::max(next + s.check.interval, steady::now());
+    }
+}
+
+asio::awaitable<void> run_tick(std::shared_ptr<checker_state> self) {
+    auto next = steady::now();
+    for (;;) {
+        error_code ec;
+        next += std::chrono::seconds(1);
+        self->tick.expires_at(next);
+        co_await self->tick.async_wait(with(ec));
+        if (self->stopped) {
+            co_return;
+        }
+        // Late ticks (a stalled control thread) still each add one second of every server, so
+        // that no server-second is lost.
+        self->on_tick();
+    }
+}
+
+prometheus::ClientMetric metric(std::vector<prometheus::ClientMetric::Label> labels) {
+    prometheus::ClientMetric m;
+    m.label = std::move(labels);
+    return m;
+}
+
+class checker_metrics : public prometheus::Collectable {
+public:
+    explicit checker_metrics(std::shared_ptr<const checker_state> state)
+        : state_(std::move(state)) {}
+
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        using prometheus::MetricType;
+        prometheus::MetricFamily up{"fulcrum_server_up",
+                                    "1 when the server is UP (checks and passive observation), "
+                                    "0 when DOWN.",
+                                    MetricType::Gauge,
+                                    {}};
+        prometheus::MetricFamily admin{"fulcrum_server_admin_state",
+                                       "1 for the server's current admin state (ready, drain, "
+                                       "maint), 0 for the others.",
+                                       MetricType::Gauge,
+                                       {}};
+        prometheus::MetricFamily durations{"fulcrum_server_check_duration_seconds",
+                                           "Time an active health check took, failed or not.",
+                                           MetricType::Histogram,
+                                           {}};
+        prometheus::MetricFamily failures{"fulcrum_server_check_failures_total",
+                                          "Failed active health checks, by reason.",
+                                          MetricType::Counter,
+                                          {}};
+        prometheus::MetricFamily transitions{
+            "fulcrum_server_transitions_total",
+            "Times the server went UP or DOWN, by active checks or passive observation.",
+            MetricType::Counter,
+            {}};
+        prometheus::MetricFamily availability{
+            "fulcrum_sli_backend_availability_ratio",
+            "Data-plane SLI: UP server-seconds over server-seconds of the backend, per window; "
+            "no sample for a window without data.",
+            MetricType::Gauge,
+            {}};
+
+        const auto& states = state_->states;
+        for (const auto& s : state_->servers) {
+            const auto& b = s.backend_name;
+            const auto& n = s.server_name;
+            auto is_up = metric({{"backend", b}, {"server", n}});
+            is_up.gauge.value = states.up(s.backend, s.index) ? 1 : 0;
+            up.metric.push_back(std::move(is_up));
+
+            const auto current = states.admin(s.backend, s.index);
+            for (admin_state a : {admin_state::ready, admin_state::drain, admin_state::maint}) {
+                auto state =
+                    metric({{"backend", b}, {"server", n}, {"state", std::string(to_string(a))}});
+                state.gauge.value = a == current ? 1 : 0;
+                admin.metric.push_back(std::move(state));
+            }
+
+            if (s.check.enabled) {
+                auto h = metric({{"backend", b}, {"server", n}});
+                std::uint64_t cumulative = 0;
+                for (std::size_t i = 0; i < duration_bounds.size(); ++i) {
+                    cumulative += s.duration_counts[i];
+                    h.histogram.bucket.push_back({cumulative, duration_bounds[i]});
+                }
+                h.histogram.bucket.push_back({s.checks, std::numeric_limits<double>::infinity()});
+                h.histogram.sample_count = s.checks;
+                h.histogram.sample_sum = s.duration_sum;
+                durations.metric.push_back(std::move(h));
+
+                for (std::size_t i = 0; i < failure_reasons.size(); ++i) {
+                    auto count = metric({{"backend", b},
+                                         {"server", n},
+                                         {"reason", std::string(failure_reasons[i])}});
+                    count.counter.value = static_cast<double>(s.failures[i]);
+                    failures.metric.push_back(std::move(count));
+                }
+            }
+
+            auto to_up = metric({{"backend", b}, {"server", n}, {"to", "up"}});
+            to_up.counter.value = static_cast<double>(s.ups);
+            transitions.metric.push_back(std::move(to_up));
+            auto to_down = metric({{"backend", b}, {"server", n}, {"to", "down"}});
+            to_down.counter.value =
+                static_cast<double>(s.downs + states.passive_downs(s.backend, s.index));
+            transitions.metric.push_back(std::move(to_down));
+        }
+
+        const auto now = wall::now();
+        for (std::size_t b = 0; b < state_->availability.size(); ++b) {
+            for (sli::window w : sli::all_windows) {
+                const auto counts = state_->availability[b].over(w, now);
+                if (counts.total == 0) {
+                    continue;
+                }
+                auto ratio = metric(
+                    {{"backend", state_->backend_names[b]}, {"window", std::string(sli::name(w))}});
+                ratio.gauge.value =
+                    static_cast<double>(counts.good) / static_cast<double>(counts.total);
+                availability.metric.push_back(std::move(ratio));
+            }
+        }
+        return {std::move(up),       std::move(admin),       std::move(durations),
+                std::move(failures), std::move(transitions), std::move(availability)};
+    }
+
+private:
+    std::shared_ptr<const checker_state> state_;
+};
+
+} // namespace
+
+jitter_source uniform_jitter(std::uint64_t seed) {
+    auto engine = std::make_shared<std::mt19937_64>(seed);
+    return [engine](config::duration interval) {
+        std::uniform_int_distribution<config::duration::rep> pick(
+            0, std::max<config::duration::rep>(interval.count() - 1, 0));
+        return config::duration(pick(*engine));
+    };
+}
+
+checker::checker(asio::io_context& control, const config::config& cfg, server_states& states)
+    : checker(control, cfg, states, uniform_jitter(std::random_device{}())) {}
+
+checker::checker(asio::io_context& control, const config::config& cfg, server_states& states,
+                 jitter_source jitter)
+    : state_(std::make_shared<checker_state>(control, cfg, states, std::move(jitter))),
+      metrics_(std::make_shared<checker_metrics>(state_)) {}
+
+checker::~checker() {
+    stop();
+}
+
+void checker::start() {
+    if (state_->started) {
+        return;
+    }
+    state_->started = true;
+    for (auto& s : state_->servers) {
+        if (s.check.enabled) {
+            asio::co_spawn(state_->control, run_checks(state_, s), rethrow);
+        }
+    }
+    asio::co_spawn(state_->control, run_tick(state_), rethrow);
+}
+
+void checker::stop() {
+    state_->stop();
+}
+
+checker::report checker::server_report(std::size_t backend, std::size_t server) const {
+    const auto& s = state_->server(backend, server);
+    return {s.check.enabled, state_->states.up(backend, server), s.last_check, s.last_change};
+}
+
+std::shared_ptr<prometheus::Collectable> checker::metrics() const {
+    return metrics_;
+}
+
+void log_passive_down(const config::config& cfg, std::size_t backend, std::size_t server,
+                      transition_cause cause, unsigned count) {
+    const auto& b = cfg.backends[backend];
+    const bool errors = cause == transition_cause::passive_5xx;
+    log_line("fulcrum: server " + b.name + "/" + b.servers[server].name +
+             " DOWN: " + std::to_string(count) + " consecutive " +
+             (errors ? "5xx response" : "connect failure") + (count == 1 ? "" : "s") +
+             " (passive)\n");
+}
+
+} // namespace fulcrum::health
