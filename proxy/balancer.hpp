@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,19 @@ public:
     std::size_t next() {
         const auto turn = cursor_.fetch_add(1, std::memory_order_relaxed);
         return sequence_[turn % sequence_.size()];
+    }
+
+    // The next server in the rotation for which `available(server)` holds, skipping the
+    // others in rotation order; nothing when no server is available.
+    template <typename Available> std::optional<std::size_t> next(const Available& available) {
+        const auto turn = cursor_.fetch_add(1, std::memory_order_relaxed);
+        for (std::size_t k = 0; k < sequence_.size(); ++k) {
+            const std::size_t server = sequence_[(turn + k) % sequence_.size()];
+            if (available(server)) {
+                return server;
+            }
+        }
+        return std::nullopt;
     }
 
     std::size_t server_count() const { return server_count_; }

@@ -6,9 +6,10 @@
 
 namespace fulcrum::proxy {
 
-engine::engine(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t threads) {
+engine::engine(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
+               std::size_t threads) {
     for (std::size_t i = 0; i < threads; ++i) {
-        workers_.push_back(std::make_unique<worker>(rt, meter, i));
+        workers_.push_back(std::make_unique<worker>(rt, meter, states, i));
     }
 }
 

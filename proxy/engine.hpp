@@ -1,5 +1,6 @@
 #pragma once
 
+#include "health/server_states.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/meter.hpp"
 
@@ -26,7 +27,8 @@ public:
         boost::asio::ip::tcp::endpoint address; // the bound address (a port 0 bind resolved)
     };
 
-    engine(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t threads);
+    engine(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
+           std::size_t threads);
     ~engine();
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;

@@ -18,7 +18,7 @@ struct runtime {
     explicit runtime(config::config cfg);
 
     config::config cfg;
-    std::vector<std::unique_ptr<balancer>> balancers;                       // per backend
+    std::vector<std::unique_ptr<balancer>> balancers;                          // per backend
     std::vector<std::vector<boost::asio::ip::tcp::endpoint>> server_addresses; // per backend
 };
 

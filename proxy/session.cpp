@@ -2,6 +2,8 @@
 
 #include "proxy/detail/worker.hpp"
 
+#include "health/checker.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -202,12 +204,21 @@ asio::awaitable<bool> session::read_request_head(exchange& x) {
 asio::awaitable<bool> session::connect(std::size_t backend, bool allow_pooled) {
     const auto& rt = worker_.rt();
     const auto& config = rt.cfg.backends[backend];
-    auto& rotation = *rt.balancers[backend];
-    const std::size_t servers = rotation.server_count();
-    const std::size_t first = rotation.next();
-    const std::size_t attempts = std::min<std::size_t>(servers, 1 + config.retries);
-    for (std::size_t k = 0; k < attempts; ++k) {
-        const std::size_t server = (first + k) % servers;
+    auto& states = worker_.states();
+    const auto available = [&](std::size_t s) { return states.available(backend, s); };
+    // With no server UP and READY the answer is 503 at once, without a connect attempt.
+    const auto first = rt.balancers[backend]->next(available);
+    if (!first) {
+        co_return false;
+    }
+    const std::size_t servers = config.servers.size();
+    std::size_t attempts = 0;
+    for (std::size_t k = 0; k < servers && attempts <= config.retries; ++k) {
+        const std::size_t server = (*first + k) % servers;
+        if (k > 0 && !available(server)) {
+            continue;
+        }
+        ++attempts;
         if (allow_pooled) {
             if (auto pooled = worker_.pool().acquire(backend, server)) {
                 upstream_.emplace(upstream{std::move(*pooled), server, true});
@@ -221,12 +232,18 @@ asio::awaitable<bool> session::connect(std::size_t backend, bool allow_pooled) {
         const bool timed_out = server_timed_out_;
         clear_server_deadline();
         if (!ec) {
+            states.observe_connect(backend, server, true);
             upstream_->socket.set_option(tcp::no_delay(true), ec);
             co_return true;
         }
         std::fprintf(stderr, "fulcrum: server %s/%s: connect failed: %s\n", config.name.c_str(),
                      config.servers[server].name.c_str(),
                      timed_out ? "timed out" : ec.message().c_str());
+        if (states.observe_connect(backend, server, false)) {
+            health::log_passive_down(rt.cfg, backend, server,
+                                     health::transition_cause::passive_connect,
+                                     config.passive.connect_failures);
+        }
         close_upstream();
     }
     co_return false;
@@ -393,7 +410,14 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     // The response: head rewritten, body streamed in its own framing.
     const auto& reply = response.head();
     const int status = reply.status();
-    const std::size_t target = meter.target_of_server(backend, upstream_->server);
+    const std::size_t server = upstream_->server;
+    const std::size_t target = meter.target_of_server(backend, server);
+    auto& states = worker_.states();
+    if (states.observe_status(backend, server, status)) {
+        health::log_passive_down(worker_.rt().cfg, backend, server,
+                                 health::transition_cause::passive_5xx,
+                                 config.passive.server_errors);
+    }
     const bool keep_client = head.keep_alive() && !reply.close_delimited() && !worker_.draining();
     http::write_response_head(reply, head.is_http10(), keep_client, x.head_out);
 
@@ -451,9 +475,10 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     clear_client_deadline();
     clear_server_deadline();
 
+    // A server being drained or taken out of rotation keeps no idle connection of ours.
     if (reply.keep_alive() && !reply.close_delimited() && x.from_server.empty() &&
-        !worker_.draining()) {
-        worker_.pool().release(backend, upstream_->server, std::move(upstream_->socket));
+        !worker_.draining() && states.available(backend, server)) {
+        worker_.pool().release(backend, server, std::move(upstream_->socket));
         upstream_.reset();
     } else {
         close_upstream();

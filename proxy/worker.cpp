@@ -29,9 +29,11 @@ asio::awaitable<void> serve(std::shared_ptr<detail::session> s) {
 
 } // namespace
 
-worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t index)
-    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)), pool_(runtime_->cfg),
-      free_exchanges_(runtime_->cfg.frontends.size()), metering_(runtime_->cfg.global.metering) {}
+worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
+               std::size_t index)
+    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)), states_(states),
+      pool_(runtime_->cfg), free_exchanges_(runtime_->cfg.frontends.size()),
+      metering_(runtime_->cfg.global.metering) {}
 
 worker::~worker() {
     stop();

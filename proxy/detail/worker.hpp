@@ -3,6 +3,7 @@
 // Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include "health/server_states.hpp"
 #include "proxy/detail/exchange.hpp"
 #include "proxy/detail/session.hpp"
 #include "proxy/runtime.hpp"
@@ -27,7 +28,8 @@ namespace fulcrum::proxy {
 // Everything but start/drain/stop/open_connections runs on the worker's own thread.
 class worker {
 public:
-    worker(std::shared_ptr<const runtime> rt, sli::meter& meter, std::size_t index);
+    worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
+           std::size_t index);
     ~worker();
 
     boost::asio::ip::tcp::endpoint bind(std::size_t frontend,
@@ -48,6 +50,7 @@ public:
         }
     }
     upstream_pool& pool() { return pool_; }
+    health::server_states& states() { return states_; }
     bool draining() const { return draining_; }
     std::unique_ptr<detail::exchange> acquire_exchange(std::size_t frontend);
     void release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x);
@@ -67,6 +70,7 @@ private:
     std::shared_ptr<const runtime> runtime_;
     sli::meter& meter_;
     sli::meter::shard& shard_;
+    health::server_states& states_;
     // Only this worker's thread does I/O on its sockets, so the reactor needs no per-socket lock;
     // posts from other threads (drain) stay safe.
     boost::asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

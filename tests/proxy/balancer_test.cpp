@@ -56,6 +56,23 @@ TEST(balancer, rotation_stays_exact_across_threads) {
     EXPECT_EQ(counts[1].load(), 50000);
 }
 
+TEST(balancer, unavailable_servers_are_skipped_in_rotation_order) {
+    const std::array<unsigned, 3> weights{1, 1, 1};
+    balancer b(weights);
+    const auto all_but_1 = [](std::size_t s) { return s != 1; };
+    std::vector<std::size_t> picks;
+    for (int i = 0; i < 4; ++i) {
+        picks.push_back(*b.next(all_but_1));
+    }
+    EXPECT_EQ(picks, (std::vector<std::size_t>{0, 2, 2, 0}));
+}
+
+TEST(balancer, nothing_when_no_server_is_available) {
+    const std::array<unsigned, 2> weights{1, 1};
+    balancer b(weights);
+    EXPECT_FALSE(b.next([](std::size_t) { return false; }).has_value());
+}
+
 TEST(balancer, single_server_always_chosen) {
     const std::array<unsigned, 1> weights{3};
     balancer b(weights);
