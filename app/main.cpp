@@ -1,5 +1,7 @@
 #include "app/admin.hpp"
 #include "config/config.hpp"
+#include "health/checker.hpp"
+#include "health/server_states.hpp"
 #include "proxy/engine.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/exposition.hpp"
@@ -77,14 +79,15 @@ std::size_t worker_count(const config::config& cfg) {
 }
 
 // SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop.
-asio::awaitable<void> shut_down_on_signal(asio::io_context& control, proxy::engine& engine,
-                                          admin_server& admin, config::duration grace) {
-    asio::signal_set signals(control, SIGTERM, SIGINT);
+asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signal_set& signals,
+                                          proxy::engine& engine, admin_api& api,
+                                          admin_server& admin, health::checker& checker,
+                                          config::duration grace) {
     const int signal = co_await signals.async_wait(asio::use_awaitable);
     std::fprintf(stderr, "fulcrum: %s: draining, %zu connections open, grace %lld ms\n",
                  signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
                  static_cast<long long>(grace.count()));
-    admin.set_draining();
+    api.set_draining();
     engine.drain();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     asio::steady_timer poll(control);
@@ -97,6 +100,7 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, proxy::engi
         std::fprintf(stderr, "fulcrum: grace period over, closing %zu connections\n", cut);
     }
     admin.stop();
+    checker.stop();
     control.stop();
 }
 
@@ -104,16 +108,22 @@ int serve(const config::config& cfg) {
     const std::size_t threads = worker_count(cfg);
     auto rt = std::make_shared<const proxy::runtime>(cfg);
     sli::meter meter(rt->cfg, threads);
-    proxy::engine engine(rt, meter, threads);
+    health::server_states states(rt->cfg);
+    proxy::engine engine(rt, meter, states, threads);
     asio::io_context control(1);
+    health::checker checker(control, rt->cfg, states);
+    std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
     try {
+        const std::string token =
+            cfg.admin.token_file.empty() ? std::string() : read_admin_token(cfg.admin.token_file);
+        api = std::make_unique<admin_api>(
+            rt->cfg, states, checker, token,
+            std::vector<std::shared_ptr<prometheus::Collectable>>{
+                std::make_shared<sli::meter_collectable>(rt->cfg, meter), checker.metrics()});
         engine.listen();
         try {
-            admin = std::make_unique<admin_server>(
-                control, proxy::to_tcp(cfg.admin.bind),
-                std::vector<std::shared_ptr<prometheus::Collectable>>{
-                    std::make_shared<sli::meter_collectable>(rt->cfg, meter)});
+            admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("admin: cannot listen on " + cfg.admin.bind.to_string() +
                                      ": " + e.code().message());
@@ -122,6 +132,9 @@ int serve(const config::config& cfg) {
         std::fprintf(stderr, "fulcrum: %s\n", e.what());
         return 1;
     }
+    // Installed before anything says it listens, so that a SIGTERM sent as soon as the
+    // listening lines appear drains instead of killing the process.
+    asio::signal_set signals(control, SIGTERM, SIGINT);
     for (const auto& l : engine.listeners()) {
         std::fprintf(stderr, "fulcrum: frontend %s listening on %s:%u\n", l.frontend.c_str(),
                      l.address.address().to_string().c_str(), l.address.port());
@@ -132,8 +145,11 @@ int serve(const config::config& cfg) {
     std::fprintf(stderr, "fulcrum: serving with %zu worker threads\n", threads);
 
     engine.start();
+    checker.start();
     admin->start();
-    asio::co_spawn(control, shut_down_on_signal(control, engine, *admin, cfg.global.shutdown_grace),
+    asio::co_spawn(control,
+                   shut_down_on_signal(control, signals, engine, *api, *admin, checker,
+                                       cfg.global.shutdown_grace),
                    asio::detached);
     control.run();
     engine.stop();

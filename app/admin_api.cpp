@@ -1,0 +1,197 @@
+#include "app/admin_api.hpp"
+
+#include "app/json.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fulcrum {
+
+namespace {
+
+admin_reply text(int status, std::string body) {
+    return {status, "text/plain", std::move(body)};
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char out[32];
+    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return out;
+}
+
+// Compares without stopping at the first difference, so that timing does not reveal how much
+// of a guessed token was right.
+bool same_secret(std::string_view given, std::string_view secret) {
+    if (given.size() != secret.size()) {
+        return false;
+    }
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < given.size(); ++i) {
+        difference |= static_cast<unsigned char>(given[i] ^ secret[i]);
+    }
+    return difference == 0;
+}
+
+// "/admin/backends/{backend}/servers/{server}/state" -> backend, server.
+bool split_state_path(std::string_view path, std::string_view& backend, std::string_view& server) {
+    constexpr std::string_view prefix = "/admin/backends/";
+    constexpr std::string_view middle = "/servers/";
+    constexpr std::string_view suffix = "/state";
+    if (!path.starts_with(prefix) || !path.ends_with(suffix)) {
+        return false;
+    }
+    path.remove_prefix(prefix.size());
+    path.remove_suffix(suffix.size());
+    const auto at = path.find(middle);
+    if (at == std::string_view::npos) {
+        return false;
+    }
+    backend = path.substr(0, at);
+    server = path.substr(at + middle.size());
+    return !backend.empty() && !server.empty() && server.find('/') == std::string_view::npos;
+}
+
+} // namespace
+
+admin_api::admin_api(const config::config& cfg, health::server_states& states,
+                     const health::checker& checker, std::string token,
+                     std::vector<std::shared_ptr<prometheus::Collectable>> collectables)
+    : cfg_(cfg), states_(states), checker_(checker), token_(std::move(token)),
+      collectables_(std::move(collectables)) {}
+
+admin_reply admin_api::handle(std::string_view method, std::string_view path,
+                              std::string_view authorization, std::string_view body) const {
+    if (path.starts_with("/admin/backends/")) {
+        if (method != "POST") {
+            return text(405, "use POST with {\"state\": \"ready|drain|maint\"}\n");
+        }
+        return set_state(path, authorization, body);
+    }
+    if (method != "GET" && method != "HEAD") {
+        return text(405, "only GET is served here\n");
+    }
+    if (path == "/healthz") {
+        return draining_ ? text(503, "draining\n") : text(200, "ok\n");
+    }
+    if (path == "/metrics") {
+        return metrics();
+    }
+    if (path == "/admin/servers") {
+        return servers();
+    }
+    return text(404, "not found; try /healthz, /metrics or /admin/servers\n");
+}
+
+admin_reply admin_api::metrics() const {
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& c : collectables_) {
+        auto more = c->Collect();
+        families.insert(families.end(), std::make_move_iterator(more.begin()),
+                        std::make_move_iterator(more.end()));
+    }
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            prometheus::TextSerializer().Serialize(families)};
+}
+
+admin_reply admin_api::servers() const {
+    std::string out = "[";
+    for (std::size_t b = 0; b < cfg_.backends.size(); ++b) {
+        const auto& backend = cfg_.backends[b];
+        for (std::size_t s = 0; s < backend.servers.size(); ++s) {
+            const auto report = checker_.server_report(b, s);
+            out += out.size() > 1 ? ",\n " : "\n ";
+            out += "{\"backend\": " + json::quote(backend.name) +
+                   ", \"server\": " + json::quote(backend.servers[s].name) +
+                   ", \"address\": " + json::quote(backend.servers[s].address.to_string()) +
+                   ", \"state\": " + json::quote(states_.up(b, s) ? "up" : "down") +
+                   ", \"admin_state\": " + json::quote(to_string(states_.admin(b, s))) +
+                   ", \"last_check\": " + json::quote(report.last_check) +
+                   ", \"last_change\": " + json::quote(rfc3339(report.last_change)) + "}";
+        }
+    }
+    out += "\n]\n";
+    return {200, "application/json", std::move(out)};
+}
+
+admin_reply admin_api::set_state(std::string_view path, std::string_view authorization,
+                                 std::string_view body) const {
+    if (token_.empty()) {
+        return text(403, "the admin API is read-only: set admin.token_file to enable changes\n");
+    }
+    constexpr std::string_view bearer = "Bearer ";
+    if (!authorization.starts_with(bearer) ||
+        !same_secret(authorization.substr(bearer.size()), token_)) {
+        return text(401, "a valid 'Authorization: Bearer <token>' header is required\n");
+    }
+    std::string_view backend_name;
+    std::string_view server_name;
+    if (!split_state_path(path, backend_name, server_name)) {
+        return text(404, "expected /admin/backends/{backend}/servers/{server}/state\n");
+    }
+    std::size_t b = 0;
+    while (b < cfg_.backends.size() && cfg_.backends[b].name != backend_name) {
+        ++b;
+    }
+    if (b == cfg_.backends.size()) {
+        return text(404, "no backend '" + std::string(backend_name) + "'\n");
+    }
+    const auto& servers = cfg_.backends[b].servers;
+    std::size_t s = 0;
+    while (s < servers.size() && servers[s].name != server_name) {
+        ++s;
+    }
+    if (s == servers.size()) {
+        return text(404, "no server '" + std::string(server_name) + "' in backend '" +
+                             std::string(backend_name) + "'\n");
+    }
+    const auto request = json::parse_string_object(body);
+    const auto state = request && request->contains("state")
+                           ? health::parse_admin_state(request->at("state"))
+                           : std::nullopt;
+    if (!state) {
+        return text(400, "expected a JSON body {\"state\": \"ready\"}, \"drain\" or \"maint\"\n");
+    }
+    states_.set_admin(b, s, *state);
+    std::fprintf(stderr, "fulcrum: server %s/%s admin state %s (admin API)\n",
+                 std::string(backend_name).c_str(), std::string(server_name).c_str(),
+                 std::string(to_string(*state)).c_str());
+    return text(200, "server " + std::string(backend_name) + "/" + std::string(server_name) +
+                         " is now " + std::string(to_string(*state)) + "\n");
+}
+
+std::string read_admin_token(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+        throw std::runtime_error("admin.token_file " + path + ": " + std::strerror(errno));
+    }
+    if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        throw std::runtime_error("admin.token_file " + path +
+                                 " can be read by group or others: chmod 600 it");
+    }
+    std::ifstream in(path);
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string token = content.str();
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
+                              token.back() == '\t')) {
+        token.pop_back();
+    }
+    if (token.empty()) {
+        throw std::runtime_error("admin.token_file " + path + " is empty");
+    }
+    return token;
+}
+
+} // namespace fulcrum

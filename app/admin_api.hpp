@@ -1,0 +1,57 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "health/checker.hpp"
+#include "health/server_states.hpp"
+
+#include <prometheus/collectable.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fulcrum {
+
+struct admin_reply {
+    int status = 200;
+    std::string content_type = "text/plain";
+    std::string body;
+};
+
+// What the admin listener answers, apart from the HTTP transport:
+//   GET  /healthz                                   200 while serving, 503 while draining
+//   GET  /metrics                                   Prometheus text format
+//   GET  /admin/servers                             every server's state, as JSON
+//   POST /admin/backends/{b}/servers/{s}/state      {"state": "ready|drain|maint"}, with
+//                                                   Authorization: Bearer <admin token>
+class admin_api {
+public:
+    // An empty `token` disables the mutating calls (403).
+    admin_api(const config::config& cfg, health::server_states& states,
+              const health::checker& checker, std::string token,
+              std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
+
+    admin_reply handle(std::string_view method, std::string_view path,
+                       std::string_view authorization, std::string_view body) const;
+    void set_draining() { draining_ = true; }
+
+private:
+    admin_reply servers() const;
+    admin_reply set_state(std::string_view path, std::string_view authorization,
+                          std::string_view body) const;
+    admin_reply metrics() const;
+
+    const config::config& cfg_;
+    health::server_states& states_;
+    const health::checker& checker_;
+    std::string token_;
+    std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+    bool draining_ = false;
+};
+
+// The admin token from `path`: refused (std::runtime_error saying why) when the file cannot
+// be read, is empty, or can be read by group or others.
+std::string read_admin_token(const std::string& path);
+
+} // namespace fulcrum
