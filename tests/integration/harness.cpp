@@ -195,17 +195,13 @@ http {
         location = /sleep { echo_sleep 2; echo ")" +
                                            name_ + R"( slept"; }
         location = /empty { return 204; }
+        location = /nginx_status { stub_status; access_log off; }
         location = /big { try_files /big.bin =404; }
         location /upload/ { dav_methods PUT; client_max_body_size 0; create_full_put_path on; }
     }
 }
 )");
-        nginx_.emplace(std::vector<std::string>{"nginx", "-c", d + "/nginx.conf", "-p", d},
-                       dir / "nginx.out");
-        if (!eventually([&] { return accepts_connections(port_) || !nginx_->running(); }) ||
-            !nginx_->running()) {
-            nginx_.reset();
-        }
+        launch();
     }
     if (!nginx_) {
         throw std::runtime_error("nginx backend " + name_ +
@@ -217,12 +213,37 @@ nginx_backend::~nginx_backend() {
     stop();
 }
 
-void nginx_backend::stop() {
+void nginx_backend::launch() {
+    const std::string d = dir_.path().string();
+    nginx_.emplace(std::vector<std::string>{"nginx", "-c", d + "/nginx.conf", "-p", d},
+                   dir_.path() / "nginx.out");
+    if (!eventually([&] { return accepts_connections(port_) || !nginx_->running(); }) ||
+        !nginx_->running()) {
+        nginx_.reset();
+    }
+}
+
+void nginx_backend::restart() {
+    if (!nginx_) {
+        launch();
+    }
+    if (!nginx_) {
+        throw std::runtime_error("nginx backend " + name_ + " did not start again");
+    }
+}
+
+void nginx_backend::stop(int sig) {
     if (nginx_) {
-        nginx_->signal(SIGTERM);
+        nginx_->signal(sig);
         nginx_->wait(10s);
         nginx_.reset();
     }
+}
+
+int nginx_backend::requests_in_progress() const {
+    const auto status = get(port_, "/nginx_status").body;
+    const auto at = status.find("Writing: ");
+    return at == std::string::npos ? -1 : std::stoi(status.substr(at + 9)) - 1;
 }
 
 std::vector<std::string> nginx_backend::access_log() const {
@@ -273,13 +294,17 @@ std::uint16_t fulcrum_process::port(const std::string& frontend) const {
 }
 
 std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options) {
-    std::string yaml = "global: {threads: " + std::to_string(options.threads) +
-                       ", shutdown_grace: " + options.shutdown_grace +
-                       "}\n"
-                       "admin: {bind: 127.0.0.1:0}\n"
-                       "defaults:\n"
-                       "  timeouts: " +
-                       options.timeouts + "\n";
+    std::string yaml =
+        "global: {threads: " + std::to_string(options.threads) +
+        ", shutdown_grace: " + options.shutdown_grace +
+        "}\n"
+        "admin: {bind: 127.0.0.1:0" +
+        (options.admin_token_file.empty() ? std::string()
+                                          : ", token_file: " + options.admin_token_file) +
+        "}\n"
+        "defaults:\n"
+        "  timeouts: " +
+        options.timeouts + "\n";
     if (!options.limits.empty()) {
         yaml += "  limits: " + options.limits + "\n";
     }
@@ -289,8 +314,8 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
             "    default_backend: app_pool\n" +
             options.frontend_extra +
             "backends:\n"
-            "  - name: app_pool\n"
-            "    servers:\n";
+            "  - name: app_pool\n" +
+            options.backend_extra + "    servers:\n";
     for (const auto& s : servers) {
         yaml += "      - {name: " + s.name + ", address: " + s.address + "}\n";
     }

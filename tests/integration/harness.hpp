@@ -85,9 +85,16 @@ public:
     std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
     std::filesystem::path upload_dir() const { return dir_.path() / "www" / "upload"; }
     std::vector<std::string> access_log() const;
-    void stop();
+    // Requests nginx is answering right now (stub_status "Writing", less the status request).
+    int requests_in_progress() const;
+    // SIGTERM lets nginx finish; SIGKILL is a crash, cutting requests in flight.
+    void stop(int sig = 15);
+    // Starts nginx again, on the same port.
+    void restart();
 
 private:
+    void launch();
+
     std::string name_;
     temp_dir dir_;
     std::uint16_t port_ = 0;
@@ -121,8 +128,10 @@ struct server_entry {
 };
 struct config_options {
     std::string timeouts = "{connect: 1s, client: 5s, server: 5s, http_request: 5s, keepalive: 5s}";
-    std::string limits;         // YAML map for defaults.limits, empty for the defaults
-    std::string frontend_extra; // further keys of the frontend, indented 4 spaces
+    std::string limits;           // YAML map for defaults.limits, empty for the defaults
+    std::string frontend_extra;   // further keys of the frontend, indented 4 spaces
+    std::string backend_extra;    // further keys of the backend, indented 4 spaces
+    std::string admin_token_file; // admin.token_file, empty for none
     std::string shutdown_grace = "5s";
     int threads = 2;
 };
