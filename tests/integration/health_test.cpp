@@ -77,7 +77,17 @@ TEST_F(health, a_stopped_server_is_detected_within_fall_times_interval_plus_time
     // fall x interval + timeout, plus one interval for the check already scheduled when the
     // server stopped and the admin poll's own latency.
     EXPECT_LE(detection, 3 * 200ms + 100ms + 200ms + 100ms);
-    EXPECT_NE(lb.log().find("server app_pool/app-2 DOWN"), std::string::npos) << lb.log();
+    EXPECT_NE(lb.log().find("server app_pool/app-2 DOWN: 3 consecutive checks failed"),
+              std::string::npos)
+        << lb.log();
+    const auto metrics = get(lb.admin_port(), "/metrics").body;
+    EXPECT_NE(metrics.find("fulcrum_server_up{backend=\"app_pool\",server=\"app-2\"} 0"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("fulcrum_server_transitions_total{backend=\"app_pool\",server=\"app-2\","
+                           "to=\"down\"} 1"),
+              std::string::npos)
+        << metrics;
     for (int i = 0; i < 10; ++i) {
         EXPECT_EQ(get(lb.port(), "/").body, "app-1\n");
     }
