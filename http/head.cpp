@@ -1,5 +1,7 @@
 #include "http/head.hpp"
 
+#include "http/detail/text.hpp"
+
 #include <array>
 #include <charconv>
 
@@ -7,18 +9,10 @@ namespace fulcrum::http {
 
 namespace {
 
+using detail::trim;
+
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 // Whether the comma-separated list `list` holds `token`.

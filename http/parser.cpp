@@ -1,23 +1,17 @@
 #include "http/parser.hpp"
 
+#include "http/detail/text.hpp"
+
 #include <llhttp.h>
 
 namespace fulcrum::http {
 
 namespace {
 
+using detail::trim;
+
 bool is_ctl(unsigned char c) {
     return c < 0x20 || c == 0x7f;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 // Whether the Transfer-Encoding header(s) end with the chunked coding, which decides the framing.
