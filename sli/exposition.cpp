@@ -50,9 +50,10 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
         }
         for (std::size_t t = 0; t < targets_.size(); ++t) {
             if (const auto n = meter_.target_total(t, status); n > 0) {
-                backends.metric.push_back(counter(
-                    {{"backend", targets_[t].backend}, {"server", targets_[t].server}, {"code", code}},
-                    n));
+                backends.metric.push_back(counter({{"backend", targets_[t].backend},
+                                                   {"server", targets_[t].server},
+                                                   {"code", code}},
+                                                  n));
             }
         }
     }

@@ -19,8 +19,7 @@ meter::shard::shard(std::size_t frontends, std::size_t targets)
       target_counts_(zeroed(targets * status_slots)) {}
 
 std::uint64_t meter::shard::frontend_count(std::size_t frontend, int status) const {
-    return frontend_counts_[frontend * status_slots + slot(status)].load(
-        std::memory_order_relaxed);
+    return frontend_counts_[frontend * status_slots + slot(status)].load(std::memory_order_relaxed);
 }
 
 std::uint64_t meter::shard::target_count(std::size_t target, int status) const {

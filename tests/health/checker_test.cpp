@@ -1,3 +1,4 @@
+#include "eventually.hpp"
 #include "health/checker.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -57,17 +58,7 @@ private:
     std::thread thread_;
 };
 
-// Polls with a deadline; the checks run on their own schedule.
-template <typename F> bool eventually(F condition, steady::duration limit = 10s) {
-    const auto deadline = steady::now() + limit;
-    while (steady::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
+using fulcrum::testing::eventually;
 
 // A listening socket the test opens and closes. The kernel completes connections to it
 // without accept(), which is all a TCP check needs, and a connection nobody reads from never

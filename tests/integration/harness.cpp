@@ -25,17 +25,6 @@ namespace fulcrum::testing {
 
 namespace fs = std::filesystem;
 
-bool eventually(const std::function<bool()>& done, clock::duration timeout) {
-    const auto deadline = clock::now() + timeout;
-    while (!done()) {
-        if (clock::now() >= deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
 temp_dir::temp_dir() {
     std::string pattern = (fs::temp_directory_path() / "fulcrum-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {

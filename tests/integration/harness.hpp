@@ -4,6 +4,8 @@
 // curl and a raw-socket client. Everything waits by polling with a deadline, never by sleeping
 // a fixed time.
 
+#include "eventually.hpp"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -18,9 +20,6 @@ namespace fulcrum::testing {
 
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
-
-// Polls `done` every few milliseconds until it is true or `timeout` passes.
-bool eventually(const std::function<bool()>& done, clock::duration timeout = 10s);
 
 class temp_dir {
 public:

@@ -73,15 +73,18 @@ TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
     EXPECT_NE(text.find("fulcrum_frontend_http_responses_total{frontend=\"http\",code=\"200\"} 1"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"app-1\","
-                        "code=\"200\"} 1"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"app-1\","
+                  "code=\"200\"} 1"),
+        std::string::npos)
         << text;
-    EXPECT_NE(text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"<NOSRV>\","
-                        "code=\"503\"} 1"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"<NOSRV>\","
+                  "code=\"503\"} 1"),
+        std::string::npos)
         << text;
-    EXPECT_EQ(text.find("api_pool"), std::string::npos) << "no series for codes that never occurred";
+    EXPECT_EQ(text.find("api_pool"), std::string::npos)
+        << "no series for codes that never occurred";
 }
 
 } // namespace
