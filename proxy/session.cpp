@@ -75,6 +75,12 @@ void session::set_server_deadline(clock::duration timeout) {
     }
 }
 
+session::outcome session::client_gone() {
+    close_upstream();
+    worker_.record_aborted(service_);
+    return outcome::close;
+}
+
 void session::close_upstream() {
     if (upstream_) {
         error_code ignored;
@@ -159,6 +165,9 @@ asio::awaitable<session::outcome> session::serve_one(exchange& x) {
     }
     const auto& head = x.request.head();
     const auto match = route_request(frontend_, head.host(), head.path());
+    const auto& meter = worker_.meter();
+    service_ = match.route == no_route ? meter.service_of_backend(match.backend)
+                                       : meter.service_of_route(frontend_index_, match.route);
     co_return co_await forward(x, match.backend);
 }
 
@@ -166,6 +175,7 @@ asio::awaitable<bool> session::read_request_head(exchange& x) {
     auto& parser = x.request;
     parser.next_message();
     const auto unrouted = worker_.meter().target_of_backend(frontend_.default_backend);
+    service_ = worker_.meter().service_of_backend(frontend_.default_backend);
     bool deadline_set = false;
     for (;;) {
         if (!x.from_client.empty()) {
@@ -256,7 +266,7 @@ asio::awaitable<session::outcome> session::answer(int status, std::size_t target
     co_await asio::async_write(client_, asio::buffer(response), with(ec));
     clear_client_deadline();
     if (!ec) {
-        worker_.record(frontend_index_, target, status);
+        worker_.record(frontend_index_, target, service_, status);
         linger_ = true;
     }
     co_return outcome::close;
@@ -324,8 +334,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
             set_client_deadline(frontend_.client_timeout);
             co_await asio::async_write(client_, asio::buffer(continue_100), with(ec));
             if (ec) {
-                close_upstream();
-                co_return outcome::close;
+                co_return client_gone();
             }
         }
         while (!body_done) {
@@ -336,7 +345,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
                 if (client_timed_out_) {
                     co_return co_await answer(408, unserved);
                 }
-                co_return outcome::close;
+                co_return client_gone();
             }
             x.from_client.commit(n);
             const auto r = request.feed(x.from_client.readable());
@@ -437,8 +446,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
         asio::buffer(x.head_out), asio::buffer(x.from_server.readable().data(), early_reply)};
     co_await asio::async_write(client_, reply_head_and_body, with(ec));
     if (ec) {
-        close_upstream();
-        co_return outcome::close;
+        co_return client_gone();
     }
     x.from_server.consume(early_reply);
 
@@ -452,22 +460,21 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
         if (ec) {
             // The response is cut short: the client can only learn it from a closed connection.
             close_upstream();
-            worker_.record(frontend_index_, target, status);
+            worker_.record(frontend_index_, target, service_, status);
             co_return outcome::close;
         }
         x.from_server.commit(n);
         const auto r = response.feed(x.from_server.readable());
         if (r.event == http::parse_event::error) {
             close_upstream();
-            worker_.record(frontend_index_, target, status);
+            worker_.record(frontend_index_, target, service_, status);
             co_return outcome::close;
         }
         set_client_deadline(frontend_.client_timeout);
         co_await asio::async_write(
             client_, asio::buffer(x.from_server.readable().data(), r.consumed), with(ec));
         if (ec) {
-            close_upstream();
-            co_return outcome::close;
+            co_return client_gone();
         }
         x.from_server.consume(r.consumed);
         response_done = r.event == http::parse_event::message_done;
@@ -483,7 +490,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     } else {
         close_upstream();
     }
-    worker_.record(frontend_index_, target, status);
+    worker_.record(frontend_index_, target, service_, status);
     co_return keep_client ? outcome::keep_alive : outcome::close;
 }
 

@@ -40,8 +40,28 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
         "server) and status code.",
         prometheus::MetricType::Counter,
         {}};
+    prometheus::MetricFamily requests{
+        "fulcrum_http_requests_total",
+        "Responses sent to clients, by service and status code as sent, from a server or from "
+        "fulcrum itself: the SLI's denominator, 5xx its failures.",
+        prometheus::MetricType::Counter,
+        {}};
+    prometheus::MetricFamily aborted{
+        "fulcrum_http_requests_aborted_total",
+        "Requests whose client went away before the response was complete; not in the SLI.",
+        prometheus::MetricType::Counter,
+        {}};
+    const auto& services = meter_.services();
+    for (std::size_t s = 0; s < services.size(); ++s) {
+        aborted.metric.push_back(counter({{"service", services[s]}}, meter_.aborted_total(s)));
+    }
     for (int status = first_status; status < first_status + status_slots; ++status) {
         const std::string code = std::to_string(status);
+        for (std::size_t s = 0; s < services.size(); ++s) {
+            if (const auto n = meter_.service_total(s, status); n > 0) {
+                requests.metric.push_back(counter({{"service", services[s]}, {"code", code}}, n));
+            }
+        }
         for (std::size_t f = 0; f < frontend_names_.size(); ++f) {
             if (const auto n = meter_.frontend_total(f, status); n > 0) {
                 frontends.metric.push_back(
@@ -57,7 +77,7 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
             }
         }
     }
-    return {std::move(frontends), std::move(backends)};
+    return {std::move(requests), std::move(aborted), std::move(frontends), std::move(backends)};
 }
 
 } // namespace fulcrum::sli

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 // The edge meter: every response a frontend sends is counted once, by the worker that sent it,
@@ -24,16 +25,22 @@ public:
     // chosen).
     class shard {
     public:
-        shard(std::size_t frontends, std::size_t targets);
+        shard(std::size_t frontends, std::size_t targets, std::size_t services);
 
         // Called only by the shard's own worker thread; read by the scrape thread.
-        void record(std::size_t frontend, std::size_t target, int status) {
+        void record(std::size_t frontend, std::size_t target, std::size_t service, int status) {
             bump(frontend_counts_[frontend * status_slots + slot(status)]);
             bump(target_counts_[target * status_slots + slot(status)]);
+            bump(service_counts_[service * status_slots + slot(status)]);
         }
+        // The client went away before its response was complete: in neither the SLI's
+        // numerator nor its denominator.
+        void record_aborted(std::size_t service) { bump(aborted_[service]); }
 
         std::uint64_t frontend_count(std::size_t frontend, int status) const;
         std::uint64_t target_count(std::size_t target, int status) const;
+        std::uint64_t service_count(std::size_t service, int status) const;
+        std::uint64_t aborted_count(std::size_t service) const;
 
     private:
         static std::size_t slot(int status) {
@@ -47,6 +54,8 @@ public:
 
         std::unique_ptr<std::atomic<std::uint64_t>[]> frontend_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> target_counts_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> service_counts_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> aborted_;
     };
 
     meter(const config::config& cfg, std::size_t shards);
@@ -59,6 +68,15 @@ public:
     }
     std::size_t target_of_backend(std::size_t backend) const { return first_target_[backend]; }
 
+    // Services are numbered once, from the config: a route's own service, else its backend's.
+    std::size_t service_of_backend(std::size_t backend) const { return backend_service_[backend]; }
+    std::size_t service_of_route(std::size_t frontend, std::size_t route) const {
+        return route_service_[frontend][route];
+    }
+    const std::vector<std::string>& services() const { return services_; }
+    std::uint64_t service_total(std::size_t service, int status) const;
+    std::uint64_t aborted_total(std::size_t service) const;
+
     // Sums of every shard, for exposition.
     std::uint64_t frontend_total(std::size_t frontend, int status) const;
     std::uint64_t target_total(std::size_t target, int status) const;
@@ -70,6 +88,9 @@ private:
     std::size_t frontends_;
     std::size_t targets_;
     std::vector<std::size_t> first_target_; // per backend: its own slot, then its servers
+    std::vector<std::string> services_;
+    std::vector<std::size_t> backend_service_;
+    std::vector<std::vector<std::size_t>> route_service_; // per frontend, per route
     std::vector<std::unique_ptr<shard>> shards_;
 };
 

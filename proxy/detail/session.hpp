@@ -65,10 +65,13 @@ private:
     void clear_client_deadline() { client_deadline_ = clock::time_point::max(); }
     void clear_server_deadline() { server_deadline_ = clock::time_point::max(); }
     void close_upstream();
+    // The client went away before its response was complete: counted as aborted.
+    outcome client_gone();
 
     worker& worker_;
     const config::frontend& frontend_;
     std::size_t frontend_index_;
+    std::size_t service_ = 0; // the SLI service of the request being served
     boost::asio::ip::tcp::socket client_;
     std::string client_address_;
     std::optional<upstream> upstream_;

@@ -44,9 +44,14 @@ public:
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
     sli::meter& meter() { return meter_; }
-    void record(std::size_t frontend, std::size_t target, int status) {
+    void record(std::size_t frontend, std::size_t target, std::size_t service, int status) {
         if (metering_) {
-            shard_.record(frontend, target, status);
+            shard_.record(frontend, target, service, status);
+        }
+    }
+    void record_aborted(std::size_t service) {
+        if (metering_) {
+            shard_.record_aborted(service);
         }
     }
     upstream_pool& pool() { return pool_; }

@@ -103,7 +103,29 @@ TEST(admin, healthz_and_metrics_count_by_frontend_backend_server_and_code) {
                      "code=\"400\"} 1"),
               std::string::npos)
         << m;
+    EXPECT_NE(m.find("fulcrum_http_requests_total{service=\"app_pool\",code=\"200\"} 3"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("fulcrum_http_requests_total{service=\"app_pool\",code=\"400\"} 1"),
+              std::string::npos)
+        << m;
     EXPECT_EQ(get(lb.admin_port(), "/nope").status, 404);
+}
+
+TEST(admin, a_client_that_hangs_up_mid_response_is_counted_as_aborted_not_as_a_response) {
+    nginx_backend app1("app-1", 64 * 1024 * 1024);
+    fulcrum_process lb(config_yaml({{"app-1", app1.address()}}));
+    {
+        raw_client client(lb.port());
+        client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+        client.receive_until([](const std::string& r) { return r.size() > 65536; });
+    }
+    const auto aborted = "fulcrum_http_requests_aborted_total{service=\"app_pool\"} 1";
+    EXPECT_TRUE(eventually([&] {
+        return get(lb.admin_port(), "/metrics").body.find(aborted) != std::string::npos;
+    })) << get(lb.admin_port(), "/metrics").body;
+    EXPECT_EQ(get(lb.admin_port(), "/metrics").body.find("fulcrum_http_requests_total{"),
+              std::string::npos);
 }
 
 TEST(shutdown, sigterm_lets_an_in_flight_response_finish_then_exits_zero) {

@@ -15,10 +15,15 @@ fulcrum::config::config two_backends() {
     cfg.frontends[1].name = "api";
     cfg.backends.resize(2);
     cfg.backends[0].name = "app_pool";
+    cfg.backends[0].service = "web";
     cfg.backends[0].servers.resize(2);
     cfg.backends[0].servers[0].name = "app-1";
     cfg.backends[0].servers[1].name = "app-2";
     cfg.backends[1].name = "api_pool";
+    cfg.backends[1].service = "api";
+    cfg.frontends[0].routes.resize(1);
+    cfg.frontends[0].routes[0].backend = 1;
+    cfg.frontends[0].routes[0].service = "public_api";
     cfg.backends[1].servers.resize(1);
     cfg.backends[1].servers[0].name = "api-1";
     return cfg;
@@ -27,9 +32,9 @@ fulcrum::config::config two_backends() {
 TEST(meter, counts_per_frontend_and_target_are_summed_over_shards) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 2);
-    m.shard_at(0).record(0, m.target_of_server(0, 1), 200);
-    m.shard_at(1).record(0, m.target_of_server(0, 1), 200);
-    m.shard_at(1).record(1, m.target_of_backend(1), 503);
+    m.shard_at(0).record(0, m.target_of_server(0, 1), 0, 200);
+    m.shard_at(1).record(0, m.target_of_server(0, 1), 0, 200);
+    m.shard_at(1).record(1, m.target_of_backend(1), 1, 503);
 
     EXPECT_EQ(m.frontend_total(0, 200), 2u);
     EXPECT_EQ(m.frontend_total(1, 503), 1u);
@@ -38,12 +43,27 @@ TEST(meter, counts_per_frontend_and_target_are_summed_over_shards) {
     EXPECT_EQ(m.target_total(m.target_of_backend(1), 503), 1u);
 }
 
+TEST(meter, services_are_numbered_once_from_backends_and_routes) {
+    const auto cfg = two_backends();
+    fulcrum::sli::meter m(cfg, 2);
+    EXPECT_EQ(m.services(), (std::vector<std::string>{"web", "api", "public_api"}));
+    EXPECT_EQ(m.service_of_backend(1), 1u);
+    EXPECT_EQ(m.service_of_route(0, 0), 2u);
+    m.shard_at(0).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 500);
+    m.shard_at(1).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 200);
+    m.shard_at(1).record_aborted(m.service_of_backend(0));
+    EXPECT_EQ(m.service_total(2, 500), 1u);
+    EXPECT_EQ(m.service_total(2, 200), 1u);
+    EXPECT_EQ(m.service_total(1, 200), 0u);
+    EXPECT_EQ(m.aborted_total(0), 1u);
+}
+
 TEST(meter, shards_written_by_their_own_threads_lose_no_count) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 2);
     auto hammer = [&](std::size_t shard) {
         for (int i = 0; i < 100000; ++i) {
-            m.shard_at(shard).record(0, m.target_of_server(0, 0), 200);
+            m.shard_at(shard).record(0, m.target_of_server(0, 0), 0, 200);
         }
     };
     std::thread a(hammer, 0);
@@ -56,8 +76,8 @@ TEST(meter, shards_written_by_their_own_threads_lose_no_count) {
 TEST(meter, out_of_range_statuses_do_not_corrupt_neighbours) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 1);
-    m.shard_at(0).record(0, 0, 42);
-    m.shard_at(0).record(0, 0, 700);
+    m.shard_at(0).record(0, 0, 0, 42);
+    m.shard_at(0).record(0, 0, 0, 700);
     EXPECT_EQ(m.frontend_total(0, 599), 2u);
     EXPECT_EQ(m.frontend_total(1, 599), 0u);
 }
@@ -65,8 +85,8 @@ TEST(meter, out_of_range_statuses_do_not_corrupt_neighbours) {
 TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 1);
-    m.shard_at(0).record(0, m.target_of_server(0, 0), 200);
-    m.shard_at(0).record(0, m.target_of_backend(0), 503);
+    m.shard_at(0).record(0, m.target_of_server(0, 0), 0, 200);
+    m.shard_at(0).record(0, m.target_of_backend(0), 0, 503);
     fulcrum::sli::meter_collectable collectable(cfg, m);
     const std::string text = prometheus::TextSerializer().Serialize(collectable.Collect());
 
@@ -83,6 +103,12 @@ TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
                   "code=\"503\"} 1"),
         std::string::npos)
         << text;
+    EXPECT_NE(text.find("fulcrum_http_requests_total{service=\"web\",code=\"503\"} 1"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("fulcrum_http_requests_aborted_total{service=\"api\"} 0"),
+              std::string::npos)
+        << "every service has its aborted counter, from zero: " << text;
     EXPECT_EQ(text.find("api_pool"), std::string::npos)
         << "no series for codes that never occurred";
 }
