@@ -6,6 +6,8 @@
 #include "proxy/runtime.hpp"
 #include "sli/exposition.hpp"
 #include "sli/meter.hpp"
+#include "sli/service_windows.hpp"
+#include "sli/slo_exposition.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -78,6 +80,20 @@ std::size_t worker_count(const config::config& cfg) {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Once a second, what each service answered goes into its rolling windows.
+asio::awaitable<void> tick_sli_windows(asio::io_context& control, sli::service_windows& windows) {
+    asio::steady_timer timer(control);
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            co_return;
+        }
+        windows.tick(sli::wall_clock::now());
+    }
+}
+
 // SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop.
 asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signal_set& signals,
                                           proxy::engine& engine, admin_api& api,
@@ -112,6 +128,7 @@ int serve(const config::config& cfg) {
     proxy::engine engine(rt, meter, states, threads);
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
+    sli::service_windows sli_windows(meter);
     std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
     try {
@@ -120,7 +137,10 @@ int serve(const config::config& cfg) {
         api = std::make_unique<admin_api>(
             rt->cfg, states, checker, token,
             std::vector<std::shared_ptr<prometheus::Collectable>>{
-                std::make_shared<sli::meter_collectable>(rt->cfg, meter), checker.metrics()});
+                std::make_shared<sli::meter_collectable>(rt->cfg, meter),
+                std::make_shared<sli::slo_collectable>(meter, sli_windows, sli::objective{},
+                                                       [] { return sli::wall_clock::now(); }),
+                checker.metrics()});
         engine.listen();
         try {
             admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
@@ -146,6 +166,7 @@ int serve(const config::config& cfg) {
 
     engine.start();
     checker.start();
+    asio::co_spawn(control, tick_sli_windows(control, sli_windows), asio::detached);
     admin->start();
     asio::co_spawn(control,
                    shut_down_on_signal(control, signals, engine, *api, *admin, checker,

@@ -109,6 +109,16 @@ TEST(admin, healthz_and_metrics_count_by_frontend_backend_server_and_code) {
     EXPECT_NE(m.find("fulcrum_http_requests_total{service=\"app_pool\",code=\"400\"} 1"),
               std::string::npos)
         << m;
+    // The direct SLI follows within a second tick: 3 x 200, a 204 and a 400, no 5xx.
+    const std::string window_requests =
+        "fulcrum_sli_window_requests{service=\"app_pool\",window=\"5m\"} 5";
+    EXPECT_TRUE(eventually([&] {
+        return get(lb.admin_port(), "/metrics").body.find(window_requests) != std::string::npos;
+    })) << get(lb.admin_port(), "/metrics").body;
+    EXPECT_NE(
+        get(lb.admin_port(), "/metrics")
+            .body.find("fulcrum_sli_availability_ratio{service=\"app_pool\",window=\"5m\"} 1"),
+        std::string::npos);
     EXPECT_EQ(get(lb.admin_port(), "/nope").status, 404);
 }
 
