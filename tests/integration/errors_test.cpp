@@ -1,67 +1,13 @@
 // The answers fulcrum gives itself, and malformed requests that must never reach a backend.
 
 #include "harness.hpp"
+#include "responder.hpp"
 
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <thread>
 
 namespace {
 
 using namespace fulcrum::testing;
-
-// A server that answers every connection with the same bytes and closes: the broken upstream
-// no real application server can be made to be.
-class canned_server {
-public:
-    explicit canned_server(std::string reply) : reply_(std::move(reply)) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        socklen_t length = sizeof address;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
-        ::listen(fd_, 16);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~canned_server() {
-        stop_ = true;
-        thread_.join();
-        ::close(fd_);
-    }
-    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-private:
-    void serve() {
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0) {
-                continue;
-            }
-            const int client = ::accept(fd_, nullptr, nullptr);
-            char request[8192];
-            [[maybe_unused]] const auto n = ::recv(client, request, sizeof request, 0);
-            [[maybe_unused]] const auto sent =
-                ::send(client, reply_.data(), reply_.size(), MSG_NOSIGNAL);
-            ::close(client);
-        }
-    }
-
-    std::string reply_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
 
 class errors : public ::testing::Test {
 protected:
@@ -160,16 +106,18 @@ TEST_F(errors, an_idle_keep_alive_connection_is_closed_without_an_answer) {
 }
 
 TEST_F(errors, a_broken_server_response_gives_502) {
-    canned_server broken("HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n");
-    fulcrum_process lb(config_yaml({{"broken", broken.address()}}));
+    responder broken;
+    broken.reply("HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n");
+    fulcrum_process lb(config_yaml({{"broken", "127.0.0.1:" + std::to_string(broken.port())}}));
     const auto r = get(lb.port(), "/");
     EXPECT_EQ(r.status, 502);
     EXPECT_NE(lb.log().find("server app_pool/broken: bad response"), std::string::npos) << lb.log();
 }
 
 TEST_F(errors, a_server_that_closes_without_answering_gives_502) {
-    canned_server silent("");
-    fulcrum_process lb(config_yaml({{"silent", silent.address()}}));
+    responder silent;
+    silent.reply("");
+    fulcrum_process lb(config_yaml({{"silent", "127.0.0.1:" + std::to_string(silent.port())}}));
     EXPECT_EQ(get(lb.port(), "/").status, 502);
 }
 
