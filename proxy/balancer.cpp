@@ -4,7 +4,7 @@
 
 namespace fulcrum::proxy {
 
-balancer::balancer(std::span<const unsigned> weights) : server_count_(weights.size()) {
+balancer::balancer(std::span<const unsigned> weights) {
     const long total = std::accumulate(weights.begin(), weights.end(), 0L);
     std::vector<long> current(weights.size(), 0);
     sequence_.reserve(static_cast<std::size_t>(total));

@@ -20,12 +20,6 @@ class balancer {
 public:
     explicit balancer(std::span<const unsigned> weights);
 
-    // The next server in the rotation.
-    std::size_t next() {
-        const auto turn = cursor_.fetch_add(1, std::memory_order_relaxed);
-        return sequence_[turn % sequence_.size()];
-    }
-
     // The next server in the rotation for which `available(server)` holds, skipping the
     // others in rotation order; nothing when no server is available.
     template <typename Available> std::optional<std::size_t> next(const Available& available) {
@@ -39,12 +33,10 @@ public:
         return std::nullopt;
     }
 
-    std::size_t server_count() const { return server_count_; }
     std::span<const std::uint32_t> sequence() const { return sequence_; }
 
 private:
     std::vector<std::uint32_t> sequence_;
-    std::size_t server_count_;
     std::atomic<std::uint64_t> cursor_{0};
 };
 

@@ -82,14 +82,4 @@ void upstream_pool::clear() {
     expire(clock::time_point::max());
 }
 
-std::size_t upstream_pool::idle_count() const {
-    std::size_t n = 0;
-    for (const auto& b : backends_) {
-        for (const auto& idle : b.servers) {
-            n += idle.size();
-        }
-    }
-    return n;
-}
-
 } // namespace fulcrum::proxy

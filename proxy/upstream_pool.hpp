@@ -27,8 +27,6 @@ public:
     void expire(clock::time_point now);
     void clear();
 
-    std::size_t idle_count() const;
-
 private:
     struct idle_connection {
         boost::asio::ip::tcp::socket socket;

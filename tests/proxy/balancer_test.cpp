@@ -10,12 +10,14 @@ namespace {
 
 using fulcrum::proxy::balancer;
 
+const auto every_server = [](std::size_t) { return true; };
+
 TEST(balancer, equal_weights_alternate) {
     const std::array<unsigned, 2> weights{1, 1};
     balancer b(weights);
     std::vector<std::size_t> picks;
     for (int i = 0; i < 6; ++i) {
-        picks.push_back(b.next());
+        picks.push_back(*b.next(every_server));
     }
     EXPECT_EQ(picks, (std::vector<std::size_t>{0, 1, 0, 1, 0, 1}));
 }
@@ -33,7 +35,7 @@ TEST(balancer, weight_two_gets_twice_the_requests) {
     balancer b(weights);
     std::array<int, 2> counts{};
     for (int i = 0; i < 3000; ++i) {
-        ++counts[b.next()];
+        ++counts[*b.next(every_server)];
     }
     EXPECT_EQ(counts[0], 1000);
     EXPECT_EQ(counts[1], 2000);
@@ -45,7 +47,7 @@ TEST(balancer, rotation_stays_exact_across_threads) {
     std::array<std::atomic<int>, 2> counts{};
     auto pick = [&] {
         for (int i = 0; i < 50000; ++i) {
-            counts[b.next()].fetch_add(1);
+            counts[*b.next(every_server)].fetch_add(1);
         }
     };
     std::thread t1(pick);
@@ -77,7 +79,7 @@ TEST(balancer, single_server_always_chosen) {
     const std::array<unsigned, 1> weights{3};
     balancer b(weights);
     for (int i = 0; i < 5; ++i) {
-        EXPECT_EQ(b.next(), 0u);
+        EXPECT_EQ(*b.next(every_server), 0u);
     }
 }
 
