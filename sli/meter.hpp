@@ -61,7 +61,6 @@ public:
     meter(const config::config& cfg, std::size_t shards);
 
     shard& shard_at(std::size_t index) { return *shards_[index]; }
-    std::size_t shard_count() const { return shards_.size(); }
 
     std::size_t target_of_server(std::size_t backend, std::size_t server) const {
         return first_target_[backend] + 1 + server;
