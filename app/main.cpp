@@ -128,7 +128,7 @@ int serve(const config::config& cfg) {
     proxy::engine engine(rt, meter, states, threads);
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
-    sli::service_windows sli_windows(meter);
+    sli::service_windows sli_windows(meter, rt->cfg.slo);
     std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
     try {
@@ -138,7 +138,7 @@ int serve(const config::config& cfg) {
             rt->cfg, states, checker, token,
             std::vector<std::shared_ptr<prometheus::Collectable>>{
                 std::make_shared<sli::meter_collectable>(rt->cfg, meter),
-                std::make_shared<sli::slo_collectable>(meter, sli_windows, sli::objective{},
+                std::make_shared<sli::slo_collectable>(meter, sli_windows,
                                                        [] { return sli::wall_clock::now(); }),
                 checker.metrics()});
         engine.listen();
