@@ -135,7 +135,7 @@ int serve(const config::config& cfg) {
         const std::string token =
             cfg.admin.token_file.empty() ? std::string() : read_admin_token(cfg.admin.token_file);
         api = std::make_unique<admin_api>(
-            rt->cfg, states, checker, token,
+            rt->cfg, states, checker, meter, sli_windows, token,
             std::vector<std::shared_ptr<prometheus::Collectable>>{
                 std::make_shared<sli::meter_collectable>(rt->cfg, meter),
                 std::make_shared<sli::slo_collectable>(meter, sli_windows,
