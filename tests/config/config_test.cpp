@@ -98,6 +98,9 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(http.routes[0].service, "public_api");
     EXPECT_EQ(http.routes[1].backend, 0u);
     EXPECT_EQ(http.routes[1].service, "web");
+    EXPECT_EQ(c.slo.of("web"), (objectives{99.95, latency_objective{500ms, 99}}));
+    EXPECT_EQ(c.slo.of("public_api"), (objectives{99.9, latency_objective{300ms, 99.5}}));
+    EXPECT_EQ(c.slo.of("internal_api"), (objectives{99.5, latency_objective{500ms, 99}}));
     EXPECT_EQ(http.routes[2].service, "internal_api");
     const frontend& internal = c.frontends[1];
     EXPECT_EQ(internal.bind, (std::vector<endpoint>{{"10.132.20.10", 8080}}));
