@@ -17,6 +17,7 @@ public:
 
     void tick(wall_clock::time_point now);
     const window_counter& counter(std::size_t service) const { return counters_[service]; }
+    window_counter& counter(std::size_t service) { return counters_[service]; }
     std::size_t size() const { return counters_.size(); }
 
 private:

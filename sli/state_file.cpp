@@ -105,7 +105,7 @@ std::optional<std::string> parse(std::string_view text, parsed& out) {
 
     // The checksum line is the last one, and nothing follows its newline.
     if (!text.ends_with('\n')) {
-        return "is truncated (it does not end with a checksum line)";
+        return "is truncated or damaged (its last line is not a checksum)";
     }
     const auto last_start = text.rfind('\n', text.size() - 2) + 1;
     const auto last = text.substr(last_start, text.size() - 1 - last_start);
@@ -113,7 +113,7 @@ std::optional<std::string> parse(std::string_view text, parsed& out) {
     if (!last.starts_with(checksum_key) || last.size() != checksum_key.size() + 8 ||
         std::from_chars(last.data() + checksum_key.size(), last.data() + last.size(), stated, 16)
                 .ptr != last.data() + last.size()) {
-        return "is truncated (it does not end with a checksum line)";
+        return "is truncated or damaged (its last line is not a checksum)";
     }
     const auto body = text.substr(0, last_start);
     const auto computed = crc32(body);
@@ -309,6 +309,10 @@ std::optional<std::string> state_file::save(wall_clock::time_point now) const {
     for (const entry& e : entries_) {
         out << "counter " << e.name << '\n';
         for (const auto& b : e.counter->saved()) {
+            // The 1 s tick writes buckets of quiet services too; empty, they count for nothing.
+            if (b.value.total == 0) {
+                continue;
+            }
             out << name(b.w) << ' ' << b.number << ' ' << b.value.good << ' ' << b.value.total
                 << '\n';
         }

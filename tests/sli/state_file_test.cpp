@@ -162,8 +162,8 @@ TEST_F(state_dir, a_truncated_file_restores_nothing_and_is_set_aside) {
     EXPECT_EQ(result.what, outcome::set_aside);
     const auto aside = dir_ / "sli.state.corrupt-20231115T010000Z";
     EXPECT_EQ(result.message, "state file " + file().string() +
-                                  " is truncated (it does not end with a checksum line); set "
-                                  "aside as " +
+                                  " is truncated or damaged (its last line is not a checksum); "
+                                  "set aside as " +
                                   aside.string() + ", starting with empty windows");
     expect_empty(web, t0 + 1h);
     expect_empty(api, t0 + 1h);
