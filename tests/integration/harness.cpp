@@ -184,6 +184,8 @@ http {
         location = /sleep { echo_sleep 2; echo ")" +
                                            name_ + R"( slept"; }
         location = /empty { return 204; }
+        location = /503 { return 503 ")" + name_ +
+                                           R"( unavailable\n"; }
         location = /nginx_status { stub_status; access_log off; }
         location = /big { try_files /big.bin =404; }
         location /upload/ { dav_methods PUT; client_max_body_size 0; create_full_put_path on; }
@@ -286,6 +288,7 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
     std::string yaml =
         "global: {threads: " + std::to_string(options.threads) +
         ", shutdown_grace: " + options.shutdown_grace +
+        (options.global_extra.empty() ? std::string() : ", " + options.global_extra) +
         "}\n"
         "admin: {bind: 127.0.0.1:0" +
         (options.admin_token_file.empty() ? std::string()

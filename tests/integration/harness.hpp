@@ -69,6 +69,7 @@ std::uint64_t peak_rss_kib(pid_t pid);
 //   /uri/...     "<name> <request uri>\n"
 //   /sleep       waits 2 s (echo_sleep), then "<name> slept\n"
 //   /empty       204
+//   /503         503 "<name> unavailable\n"
 //   /big         the file big.bin of size `big_file_bytes` (sparse)
 //   /upload/...  PUT stores the body (WebDAV), so the test can check what arrived
 // The access log records "$connection $request_uri $status" per request.
@@ -132,6 +133,7 @@ struct config_options {
     std::string backend_extra;    // further keys of the backend, indented 4 spaces
     std::string admin_token_file; // admin.token_file, empty for none
     std::string shutdown_grace = "5s";
+    std::string global_extra; // further keys of global, e.g. "state_dir: /tmp/x"
     int threads = 2;
 };
 // A config with one frontend "http" on 127.0.0.1:0 and one backend "app_pool".
