@@ -85,6 +85,15 @@ protected:
         }
     }
 
+    // Loads into counters registered as the services web and api.
+    state_file::load_result load(window_counter& web, window_counter& api,
+                                 fulcrum::sli::wall_clock::time_point at) const {
+        state_file f(dir_);
+        f.add("service/web/availability", web);
+        f.add("service/api/availability", api);
+        return f.load(at);
+    }
+
     // Saves filled counters at t0 + 1h.
     void save_filled() const {
         window_counter web, api, backend;
@@ -155,10 +164,7 @@ TEST_F(state_dir, a_truncated_file_restores_nothing_and_is_set_aside) {
     // Cut in the middle: the first counters are intact, but nothing may be half loaded.
     write(whole.substr(0, whole.size() / 2));
     window_counter web, api;
-    state_file f(dir_);
-    f.add("service/web/availability", web);
-    f.add("service/api/availability", api);
-    const auto result = f.load(t0 + 1h);
+    const auto result = load(web, api, t0 + 1h);
     EXPECT_EQ(result.what, outcome::set_aside);
     const auto aside = dir_ / "sli.state.corrupt-20231115T010000Z";
     EXPECT_EQ(result.message, "state file " + file().string() +
@@ -171,11 +177,11 @@ TEST_F(state_dir, a_truncated_file_restores_nothing_and_is_set_aside) {
     EXPECT_EQ(set_aside(), std::vector<fs::path>{aside});
     // The next save writes a good file again.
     web.add(t0 + 1h, 1, 1);
+    state_file f(dir_);
+    f.add("service/web/availability", web);
     EXPECT_EQ(f.save(t0 + 1h), std::nullopt);
-    window_counter again;
-    state_file g(dir_);
-    g.add("service/web/availability", again);
-    EXPECT_EQ(g.load(t0 + 1h).what, outcome::loaded);
+    window_counter again, unused;
+    EXPECT_EQ(load(again, unused, t0 + 1h).what, outcome::loaded);
     EXPECT_EQ(again.over(window::m5, t0 + 1h).total, 1u);
 }
 
@@ -186,10 +192,8 @@ TEST_F(state_dir, a_flipped_byte_is_caught_by_the_checksum) {
     ASSERT_NE(at, std::string::npos);
     text[at + 11] = '1'; // 90 good become 10
     write(text);
-    window_counter web;
-    state_file f(dir_);
-    f.add("service/web/availability", web);
-    const auto result = f.load(t0 + 1h);
+    window_counter web, api;
+    const auto result = load(web, api, t0 + 1h);
     EXPECT_EQ(result.what, outcome::set_aside);
     EXPECT_NE(result.message.find(" is corrupt (CRC-32 "), std::string::npos) << result.message;
     expect_empty(web, t0 + 1h);
@@ -201,10 +205,8 @@ TEST_F(state_dir, another_format_version_is_set_aside) {
     auto text = read();
     text.replace(0, 19, "fulcrum-sli-state 2");
     write(text);
-    window_counter web;
-    state_file f(dir_);
-    f.add("service/web/availability", web);
-    const auto result = f.load(t0 + 1h);
+    window_counter web, api;
+    const auto result = load(web, api, t0 + 1h);
     EXPECT_EQ(result.what, outcome::set_aside);
     EXPECT_NE(result.message.find(" has format version 2, this fulcrum reads version 1; set aside"),
               std::string::npos)
@@ -212,9 +214,10 @@ TEST_F(state_dir, another_format_version_is_set_aside) {
     expect_empty(web, t0 + 1h);
 
     write("some other file\n");
-    EXPECT_NE(f.load(t0 + 1h).message.find(" is not a fulcrum state file"), std::string::npos);
+    EXPECT_NE(load(web, api, t0 + 1h).message.find(" is not a fulcrum state file"),
+              std::string::npos);
     write("");
-    EXPECT_NE(f.load(t0 + 1h).message.find(" is empty;"), std::string::npos);
+    EXPECT_NE(load(web, api, t0 + 1h).message.find(" is empty;"), std::string::npos);
     // Three files set aside within the same second keep distinct names.
     EXPECT_EQ(set_aside().size(), 3u);
 }
@@ -224,10 +227,7 @@ TEST_F(state_dir, a_bad_line_under_a_valid_checksum_restores_nothing) {
                  "counter service/web/availability\n5m 340001280 1 1\n"
                  "counter service/api/availability\n5m 340001280 2 1\n");
     window_counter web, api;
-    state_file f(dir_);
-    f.add("service/web/availability", web);
-    f.add("service/api/availability", api);
-    const auto result = f.load(t0 + 1h);
+    const auto result = load(web, api, t0 + 1h);
     EXPECT_EQ(result.what, outcome::set_aside);
     EXPECT_NE(result.message.find(
                   " has a bad line 6 (more good than total): '5m 340001280 2 1'; set aside"),
