@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -63,13 +64,59 @@ bool split_state_path(std::string_view path, std::string_view& backend, std::str
     return !backend.empty() && !server.empty() && server.find('/') == std::string_view::npos;
 }
 
+std::string number(double value) {
+    char out[32];
+    const auto end = std::to_chars(out, out + sizeof out, value).ptr;
+    return std::string(out, end);
+}
+
+template <typename T> std::string number_or_null(const std::optional<T>& value) {
+    return value ? number(*value) : "null";
+}
+
+// One SLI of a service as JSON; `bad_name` says what its bad events are ("errors", "slow").
+std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
+                     std::optional<std::chrono::milliseconds> threshold = std::nullopt) {
+    std::string out = "{";
+    if (threshold) {
+        out +=
+            "\"threshold_seconds\": " + number(std::chrono::duration<double>(*threshold).count()) +
+            ", ";
+    }
+    out += "\"objective\": " + number(r.target.target) +
+           ", \"error_budget_remaining\": " + number_or_null(r.budget_remaining) +
+           ", \"budget_zone\": " +
+           (r.budget_zone ? json::quote(sli::name(*r.budget_zone)) : std::string("null")) +
+           ",\n    \"windows\": {";
+    for (std::size_t i = 0; i < r.windows.size(); ++i) {
+        const auto& w = r.windows[i];
+        out += (i == 0 ? "\n     " : ",\n     ") + json::quote(sli::name(w.w)) +
+               ": {\"requests\": " + std::to_string(w.c.total) + ", " + json::quote(bad_name) +
+               ": " + std::to_string(w.c.total - w.c.good) +
+               ", \"ratio\": " + number_or_null(w.ratio) +
+               ", \"burn_rate\": " + number_or_null(w.burn) + "}";
+    }
+    out += "},\n    \"alerts\": [";
+    for (std::size_t i = 0; i < sli::alert_rules.size(); ++i) {
+        const auto& rule = sli::alert_rules[i];
+        out += (i == 0 ? "\n     " : ",\n     ") + std::string("{\"severity\": ") +
+               json::quote(sli::name(rule.sev)) +
+               ", \"long_window\": " + json::quote(sli::name(rule.long_window)) +
+               ", \"short_window\": " + json::quote(sli::name(rule.short_window)) +
+               ", \"burn_rate\": " + number(rule.burn) +
+               ", \"firing\": " + (r.firing[i] ? "true" : "false") + "}";
+    }
+    return out + "]}";
+}
+
 } // namespace
 
 admin_api::admin_api(const config::config& cfg, health::server_states& states,
-                     const health::checker& checker, std::string token,
+                     const health::checker& checker, const sli::meter& meter,
+                     const sli::service_windows& windows, std::string token,
                      std::vector<std::shared_ptr<prometheus::Collectable>> collectables)
-    : cfg_(cfg), states_(states), checker_(checker), token_(std::move(token)),
-      collectables_(std::move(collectables)) {}
+    : cfg_(cfg), states_(states), checker_(checker), meter_(meter), windows_(windows),
+      token_(std::move(token)), collectables_(std::move(collectables)) {}
 
 admin_reply admin_api::handle(std::string_view method, std::string_view path,
                               std::string_view authorization, std::string_view body) const {
@@ -91,7 +138,10 @@ admin_reply admin_api::handle(std::string_view method, std::string_view path,
     if (path == "/admin/servers") {
         return servers();
     }
-    return text(404, "not found; try /healthz, /metrics or /admin/servers\n");
+    if (path == "/sli") {
+        return sli();
+    }
+    return text(404, "not found; try /healthz, /metrics, /sli or /admin/servers\n");
 }
 
 admin_reply admin_api::metrics() const {
@@ -122,6 +172,29 @@ admin_reply admin_api::servers() const {
         }
     }
     out += "\n]\n";
+    return {200, "application/json", std::move(out)};
+}
+
+admin_reply admin_api::sli() const {
+    const auto now = sli::wall_clock::now();
+    std::string out = "{\"time\": " + json::quote(rfc3339(now)) + ", \"services\": [";
+    for (std::size_t s = 0; s < windows_.size(); ++s) {
+        out += s == 0 ? "\n  {" : ",\n  {";
+        out += "\"service\": " + json::quote(meter_.services()[s]) +
+               ", \"aborted_requests\": " + std::to_string(meter_.aborted_total(s)) +
+               ",\n   \"availability\": " +
+               sli_json(sli::report(windows_.counter(s), windows_.availability_objective(s), now),
+                        "errors") +
+               ",\n   \"latency\": ";
+        if (const auto* latency = windows_.latency(s)) {
+            out += sli_json(sli::report(latency->counter, latency->target, now), "slow",
+                            latency->threshold);
+        } else {
+            out += "null";
+        }
+        out += "}";
+    }
+    out += "\n]}\n";
     return {200, "application/json", std::move(out)};
 }
 

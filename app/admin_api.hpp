@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
+#include "sli/service_windows.hpp"
 
 #include <prometheus/collectable.h>
 
@@ -22,6 +23,7 @@ struct admin_reply {
 // What the admin listener answers, apart from the HTTP transport:
 //   GET  /healthz                                   200 while serving, 503 while draining
 //   GET  /metrics                                   Prometheus text format
+//   GET  /sli                                       the direct SLI of every service, as JSON
 //   GET  /admin/servers                             every server's state, as JSON
 //   POST /admin/backends/{b}/servers/{s}/state      {"state": "ready|drain|maint"}, with
 //                                                   Authorization: Bearer <admin token>
@@ -29,7 +31,8 @@ class admin_api {
 public:
     // An empty `token` disables the mutating calls (403).
     admin_api(const config::config& cfg, health::server_states& states,
-              const health::checker& checker, std::string token,
+              const health::checker& checker, const sli::meter& meter,
+              const sli::service_windows& windows, std::string token,
               std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
 
     admin_reply handle(std::string_view method, std::string_view path,
@@ -41,10 +44,13 @@ private:
     admin_reply set_state(std::string_view path, std::string_view authorization,
                           std::string_view body) const;
     admin_reply metrics() const;
+    admin_reply sli() const;
 
     const config::config& cfg_;
     health::server_states& states_;
     const health::checker& checker_;
+    const sli::meter& meter_;
+    const sli::service_windows& windows_;
     std::string token_;
     std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
     bool draining_ = false;

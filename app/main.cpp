@@ -100,7 +100,14 @@ asio::awaitable<void> tick_sli_windows(asio::io_context& control, sli::service_w
 void keep_windows(sli::state_file& file, const config::config& cfg, const sli::meter& meter,
                   sli::service_windows& services, health::checker& checker) {
     for (std::size_t s = 0; s < meter.services().size(); ++s) {
-        file.add("service/" + meter.services()[s] + "/availability", services.counter(s));
+        const std::string prefix = "service/" + meter.services()[s];
+        file.add(prefix + "/availability", services.counter(s));
+        // The threshold is in the name: counts of "fast" under another threshold would mean
+        // something else, so a changed threshold starts its windows empty.
+        if (auto* latency = services.latency(s)) {
+            file.add(prefix + "/latency-" + std::to_string(latency->threshold.count()) + "ms",
+                     latency->counter);
+        }
     }
     for (std::size_t b = 0; b < cfg.backends.size(); ++b) {
         file.add("backend/" + cfg.backends[b].name + "/availability", checker.availability(b));
@@ -141,7 +148,7 @@ int serve(const config::config& cfg) {
     proxy::engine engine(rt, meter, states, threads);
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
-    sli::service_windows sli_windows(meter);
+    sli::service_windows sli_windows(meter, rt->cfg.slo);
     std::unique_ptr<sli_state> state;
     std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
@@ -150,7 +157,7 @@ int serve(const config::config& cfg) {
             cfg.admin.token_file.empty() ? std::string() : read_admin_token(cfg.admin.token_file);
         std::vector<std::shared_ptr<prometheus::Collectable>> collectables{
             std::make_shared<sli::meter_collectable>(rt->cfg, meter),
-            std::make_shared<sli::slo_collectable>(meter, sli_windows, sli::objective{},
+            std::make_shared<sli::slo_collectable>(meter, sli_windows,
                                                    [] { return sli::wall_clock::now(); }),
             checker.metrics()};
         // Loaded before anything is counted or ticked.
@@ -163,7 +170,8 @@ int serve(const config::config& cfg) {
             std::fprintf(stderr, "fulcrum: no state_dir: the SLI windows are not kept across "
                                  "a restart\n");
         }
-        api = std::make_unique<admin_api>(rt->cfg, states, checker, token, std::move(collectables));
+        api = std::make_unique<admin_api>(rt->cfg, states, checker, meter, sli_windows, token,
+                                          std::move(collectables));
         engine.listen();
         try {
             admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);

@@ -652,13 +652,14 @@ private:
         if (!expect_map(root)) {
             return;
         }
-        std::optional<at> global_at, admin_at, defaults_at, frontends_at, backends_at;
-        auto seen = walk_map(root, {"global", "admin", "defaults", "frontends", "backends"},
+        std::optional<at> global_at, admin_at, defaults_at, frontends_at, backends_at, slo_at;
+        auto seen = walk_map(root, {"global", "admin", "defaults", "frontends", "backends", "slo"},
                              [&](std::string_view key, const at& v) {
                                  auto& slot = key == "global"      ? global_at
                                               : key == "admin"     ? admin_at
                                               : key == "defaults"  ? defaults_at
                                               : key == "frontends" ? frontends_at
+                                              : key == "slo"       ? slo_at
                                                                    : backends_at;
                                  slot = v;
                              });
@@ -687,6 +688,9 @@ private:
             read_list(
                 *frontends_at, "frontend", out.frontends,
                 [&](const at& v, frontend& f, std::size_t) { read_frontend(v, f, out.backends); });
+        }
+        if (slo_at) {
+            read_slo(*slo_at, out);
         }
     }
 
@@ -757,6 +761,109 @@ private:
             return;
         }
         out = value;
+    }
+
+    // `slo` is read after the backends and frontends, which name the services it may refer to.
+    void read_slo(const at& v, config& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        std::optional<at> services_at;
+        walk_map(v, {"objective", "latency", "services"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "services") {
+                         services_at = value;
+                     } else {
+                         read_objective_key(key, value, out.slo.defaults);
+                     }
+                 });
+        if (!services_at || !expect_map(*services_at)) {
+            return;
+        }
+        std::vector<std::string> known;
+        const auto add_known = [&](const std::string& service) {
+            if (!service.empty() && std::find(known.begin(), known.end(), service) == known.end()) {
+                known.push_back(service);
+            }
+        };
+        for (const auto& b : out.backends) {
+            add_known(b.service);
+        }
+        for (const auto& f : out.frontends) {
+            for (const auto& r : f.routes) {
+                add_known(r.service);
+            }
+        }
+        for (const auto& entry : services_at->node) {
+            const at name{entry.first, entry.first.Mark(), services_at->path};
+            std::string service;
+            if (!read_string(name, service)) {
+                continue;
+            }
+            const at value = services_at->key(entry.first, entry.second, service);
+            if (std::find(known.begin(), known.end(), service) == known.end()) {
+                const auto guess = nearest(service, known);
+                error(name, "unknown service '" + service + "'" +
+                                (guess ? " (did you mean '" + *guess + "'?)"
+                                       : " (services are named by backends' and routes' "
+                                         "'service', else the backend name: " +
+                                             join(known) + ")"));
+                continue;
+            }
+            if (!expect_map(value)) {
+                continue;
+            }
+            auto [it, inserted] = out.slo.services.emplace(service, out.slo.defaults);
+            if (!inserted) {
+                error(name, "service '" + service + "' is listed twice");
+                continue;
+            }
+            walk_map(value, {"objective", "latency"}, [&](std::string_view key, const at& item) {
+                read_objective_key(key, item, it->second);
+            });
+        }
+    }
+
+    void read_objective_key(std::string_view key, const at& v, objectives& out) {
+        if (key == "objective") {
+            read_percent(v, out.availability_percent);
+            return;
+        }
+        if (!expect_map(v)) {
+            return;
+        }
+        latency_objective latency = out.latency.value_or(latency_objective{});
+        auto seen =
+            walk_map(v, {"threshold", "objective"}, [&](std::string_view name, const at& item) {
+                if (name == "threshold") {
+                    read_duration(item, false, latency.threshold);
+                } else {
+                    read_percent(item, latency.percent);
+                }
+            });
+        if (!out.latency) {
+            require(v, seen, "threshold", "a latency objective counts responses faster than it");
+        }
+        out.latency = latency;
+    }
+
+    // An objective in percent, strictly between 0 and 100: 100 % leaves no error budget to
+    // spend and burn rates would divide by zero.
+    bool read_percent(const at& v, double& out) {
+        const std::string text = v.node.IsScalar() ? v.node.Scalar() : std::string();
+        double value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!v.node.IsScalar() || text.empty() || ec != std::errc() ||
+            end != text.data() + text.size()) {
+            error(v, "expected a percentage such as 99.95, got " + describe(v.node));
+            return false;
+        }
+        if (!(value > 0 && value < 100)) {
+            error(v, "must be above 0 and below 100 (a percentage such as 99.95), got " + text);
+            return false;
+        }
+        out = value;
+        return true;
     }
 
     void read_threads(const at& v, unsigned& out) {
@@ -1470,6 +1577,11 @@ private:
 };
 
 } // namespace
+
+const objectives& slo::of(std::string_view service) const {
+    const auto it = services.find(service);
+    return it == services.end() ? defaults : it->second;
+}
 
 std::string endpoint::to_string() const {
     const std::string port_text = std::to_string(port);

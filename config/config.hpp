@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,11 +137,33 @@ struct global {
     duration state_interval{60000}; // a kill -9 loses at most this much of the windows
 };
 
+// What a service promises (docs/sli.md): percentages as written, 99.95 for 99.95 %.
+struct latency_objective {
+    duration threshold{300}; // a response is fast when it is complete within this
+    double percent = 99;     // share of responses that are fast
+    bool operator==(const latency_objective&) const = default;
+};
+
+struct objectives {
+    double availability_percent = 99.95;      // share of responses that are not 5xx
+    std::optional<latency_objective> latency; // none: no latency SLI
+    bool operator==(const objectives&) const = default;
+};
+
+// `slo` sets the objectives of every service; `slo.services.<name>` overrides them key by key.
+struct slo {
+    objectives defaults;
+    std::map<std::string, objectives, std::less<>> services;
+
+    const objectives& of(std::string_view service) const;
+};
+
 struct config {
     struct global global;
     struct admin admin;
     std::vector<frontend> frontends;
     std::vector<backend> backends;
+    struct slo slo;
 };
 
 // One problem found in a file, located at the YAML node that is wrong.

@@ -81,6 +81,10 @@ session::outcome session::client_gone() {
     return outcome::close;
 }
 
+void session::record(std::size_t target, int status) {
+    worker_.record(frontend_index_, target, service_, status, clock::now() - request_start_);
+}
+
 void session::close_upstream() {
     if (upstream_) {
         error_code ignored;
@@ -179,6 +183,9 @@ asio::awaitable<bool> session::read_request_head(exchange& x) {
     bool deadline_set = false;
     for (;;) {
         if (!x.from_client.empty()) {
+            if (parser.idle()) {
+                request_start_ = clock::now();
+            }
             const auto r = parser.feed(x.from_client.readable());
             if (r.event == http::parse_event::error) {
                 co_await answer(parser.error_status(), unrouted);
@@ -266,7 +273,7 @@ asio::awaitable<session::outcome> session::answer(int status, std::size_t target
     co_await asio::async_write(client_, asio::buffer(response), with(ec));
     clear_client_deadline();
     if (!ec) {
-        worker_.record(frontend_index_, target, service_, status);
+        record(target, status);
         linger_ = true;
     }
     co_return outcome::close;
@@ -460,14 +467,14 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
         if (ec) {
             // The response is cut short: the client can only learn it from a closed connection.
             close_upstream();
-            worker_.record(frontend_index_, target, service_, status);
+            record(target, status);
             co_return outcome::close;
         }
         x.from_server.commit(n);
         const auto r = response.feed(x.from_server.readable());
         if (r.event == http::parse_event::error) {
             close_upstream();
-            worker_.record(frontend_index_, target, service_, status);
+            record(target, status);
             co_return outcome::close;
         }
         set_client_deadline(frontend_.client_timeout);
@@ -490,7 +497,7 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
     } else {
         close_upstream();
     }
-    worker_.record(frontend_index_, target, service_, status);
+    record(target, status);
     co_return keep_client ? outcome::keep_alive : outcome::close;
 }
 

@@ -1,5 +1,7 @@
 #include "sli/exposition.hpp"
 
+#include <chrono>
+#include <limits>
 #include <string>
 
 namespace fulcrum::sli {
@@ -51,9 +53,28 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
         "Requests whose client went away before the response was complete; not in the SLI.",
         prometheus::MetricType::Counter,
         {}};
+    prometheus::MetricFamily latency{
+        "fulcrum_http_request_duration_seconds",
+        "Edge latency by service: from the first byte of the request to the last byte of the "
+        "response, for every response counted in fulcrum_http_requests_total.",
+        prometheus::MetricType::Histogram,
+        {}};
     const auto& services = meter_.services();
+    const auto& bounds = meter_.latency_bounds();
     for (std::size_t s = 0; s < services.size(); ++s) {
         aborted.metric.push_back(counter({{"service", services[s]}}, meter_.aborted_total(s)));
+        prometheus::ClientMetric histogram;
+        histogram.label = {{"service", services[s]}};
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b <= bounds.size(); ++b) {
+            cumulative += meter_.latency_total(s, b);
+            histogram.histogram.bucket.push_back(
+                {cumulative, b < bounds.size() ? std::chrono::duration<double>(bounds[b]).count()
+                                               : std::numeric_limits<double>::infinity()});
+        }
+        histogram.histogram.sample_count = cumulative;
+        histogram.histogram.sample_sum = static_cast<double>(meter_.latency_sum_ns_total(s)) / 1e9;
+        latency.metric.push_back(std::move(histogram));
     }
     for (int status = first_status; status < first_status + status_slots; ++status) {
         const std::string code = std::to_string(status);
@@ -77,7 +98,8 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
             }
         }
     }
-    return {std::move(requests), std::move(aborted), std::move(frontends), std::move(backends)};
+    return {std::move(requests), std::move(aborted), std::move(latency), std::move(frontends),
+            std::move(backends)};
 }
 
 } // namespace fulcrum::sli

@@ -14,6 +14,7 @@ namespace fulcrum::sli {
 // Exposes the meter's shards, summed at scrape time, as Prometheus counters:
 //   fulcrum_http_requests_total{service, code}
 //   fulcrum_http_requests_aborted_total{service}
+//   fulcrum_http_request_duration_seconds{service} (histogram)
 //   fulcrum_frontend_http_responses_total{frontend, code}
 //   fulcrum_backend_http_responses_total{backend, server, code}
 // where server is "<NOSRV>" (as HAProxy writes it) for answers fulcrum gave without a server.

@@ -14,12 +14,37 @@ std::unique_ptr<std::atomic<std::uint64_t>[]> zeroed(std::size_t n) {
     return counters;
 }
 
+template <typename F>
+std::uint64_t sum_over(const std::vector<std::unique_ptr<meter::shard>>& shards, F&& count) {
+    std::uint64_t sum = 0;
+    for (const auto& s : shards) {
+        sum += count(*s);
+    }
+    return sum;
+}
+
 } // namespace
 
-meter::shard::shard(std::size_t frontends, std::size_t targets, std::size_t services)
-    : frontend_counts_(zeroed(frontends * status_slots)),
+meter::shard::shard(const meter& owner, std::size_t frontends, std::size_t targets,
+                    std::size_t services)
+    : owner_(owner), frontend_counts_(zeroed(frontends * status_slots)),
       target_counts_(zeroed(targets * status_slots)),
-      service_counts_(zeroed(services * status_slots)), aborted_(zeroed(services)) {}
+      service_counts_(zeroed(services * status_slots)), aborted_(zeroed(services)),
+      latency_counts_(zeroed(services * (owner.latency_bounds_.size() + 1))),
+      latency_sum_ns_(zeroed(services)), fast_(zeroed(services)) {}
+
+std::uint64_t meter::shard::latency_count(std::size_t service, std::size_t bucket) const {
+    return latency_counts_[service * (owner_.latency_bounds_.size() + 1) + bucket].load(
+        std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::latency_sum_ns(std::size_t service) const {
+    return latency_sum_ns_[service].load(std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::fast_count(std::size_t service) const {
+    return fast_[service].load(std::memory_order_acquire);
+}
 
 std::uint64_t meter::shard::service_count(std::size_t service, int status) const {
     return service_counts_[service * status_slots + slot(status)].load(std::memory_order_relaxed);
@@ -58,41 +83,49 @@ meter::meter(const config::config& cfg, std::size_t shards)
             routes.push_back(number(route.service));
         }
     }
-    for (std::size_t i = 0; i < shards; ++i) {
-        shards_.push_back(std::make_unique<shard>(frontends_, targets_, services_.size()));
+    latency_bounds_.assign(default_latency_bounds.begin(), default_latency_bounds.end());
+    for (const auto& service : services_) {
+        const auto& latency = cfg.slo.of(service).latency;
+        latency_thresholds_.push_back(latency ? std::chrono::nanoseconds(latency->threshold)
+                                              : std::chrono::nanoseconds::max());
+        if (latency) {
+            latency_bounds_.push_back(latency->threshold);
+        }
     }
+    std::sort(latency_bounds_.begin(), latency_bounds_.end());
+    latency_bounds_.erase(std::unique(latency_bounds_.begin(), latency_bounds_.end()),
+                          latency_bounds_.end());
+    for (std::size_t i = 0; i < shards; ++i) {
+        shards_.push_back(std::make_unique<shard>(*this, frontends_, targets_, services_.size()));
+    }
+}
+
+std::uint64_t meter::latency_total(std::size_t service, std::size_t bucket) const {
+    return sum_over(shards_, [&](const shard& s) { return s.latency_count(service, bucket); });
+}
+
+std::uint64_t meter::latency_sum_ns_total(std::size_t service) const {
+    return sum_over(shards_, [&](const shard& s) { return s.latency_sum_ns(service); });
+}
+
+std::uint64_t meter::fast_total(std::size_t service) const {
+    return sum_over(shards_, [&](const shard& s) { return s.fast_count(service); });
 }
 
 std::uint64_t meter::service_total(std::size_t service, int status) const {
-    std::uint64_t sum = 0;
-    for (const auto& s : shards_) {
-        sum += s->service_count(service, status);
-    }
-    return sum;
+    return sum_over(shards_, [&](const shard& s) { return s.service_count(service, status); });
 }
 
 std::uint64_t meter::aborted_total(std::size_t service) const {
-    std::uint64_t sum = 0;
-    for (const auto& s : shards_) {
-        sum += s->aborted_count(service);
-    }
-    return sum;
+    return sum_over(shards_, [&](const shard& s) { return s.aborted_count(service); });
 }
 
 std::uint64_t meter::frontend_total(std::size_t frontend, int status) const {
-    std::uint64_t sum = 0;
-    for (const auto& s : shards_) {
-        sum += s->frontend_count(frontend, status);
-    }
-    return sum;
+    return sum_over(shards_, [&](const shard& s) { return s.frontend_count(frontend, status); });
 }
 
 std::uint64_t meter::target_total(std::size_t target, int status) const {
-    std::uint64_t sum = 0;
-    for (const auto& s : shards_) {
-        sum += s->target_count(target, status);
-    }
-    return sum;
+    return sum_over(shards_, [&](const shard& s) { return s.target_count(target, status); });
 }
 
 } // namespace fulcrum::sli

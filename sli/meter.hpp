@@ -2,7 +2,9 @@
 
 #include "config/config.hpp"
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,6 +20,15 @@ namespace fulcrum::sli {
 inline constexpr int first_status = 100;
 inline constexpr int status_slots = 500;
 
+// Upper bounds of the edge latency histogram's buckets (Prometheus's default buckets); every
+// configured latency threshold is added to them, so that a rule over the histogram's `le`
+// series counts exactly what the in-process latency SLI counts.
+inline constexpr std::array<std::chrono::nanoseconds, 11> default_latency_bounds{
+    std::chrono::milliseconds(5),   std::chrono::milliseconds(10),  std::chrono::milliseconds(25),
+    std::chrono::milliseconds(50),  std::chrono::milliseconds(100), std::chrono::milliseconds(250),
+    std::chrono::milliseconds(500), std::chrono::seconds(1),        std::chrono::milliseconds(2500),
+    std::chrono::seconds(5),        std::chrono::seconds(10)};
+
 class meter {
 public:
     // A target is where a response came from: a server of a backend, or the backend itself
@@ -25,13 +36,31 @@ public:
     // chosen).
     class shard {
     public:
-        shard(std::size_t frontends, std::size_t targets, std::size_t services);
+        shard(const meter& owner, std::size_t frontends, std::size_t targets, std::size_t services);
 
-        // Called only by the shard's own worker thread; read by the scrape thread.
-        void record(std::size_t frontend, std::size_t target, std::size_t service, int status) {
+        // Called only by the shard's own worker thread; read by the scrape thread. `latency`
+        // runs from the first byte of the request to the last byte of the response.
+        void record(std::size_t frontend, std::size_t target, std::size_t service, int status,
+                    std::chrono::nanoseconds latency) {
             bump(frontend_counts_[frontend * status_slots + slot(status)]);
             bump(target_counts_[target * status_slots + slot(status)]);
             bump(service_counts_[service * status_slots + slot(status)]);
+            const auto& bounds = owner_.latency_bounds_;
+            std::size_t bucket = 0;
+            while (bucket < bounds.size() && latency > bounds[bucket]) {
+                ++bucket;
+            }
+            bump(latency_counts_[service * (bounds.size() + 1) + bucket]);
+            auto& sum = latency_sum_ns_[service];
+            sum.store(sum.load(std::memory_order_relaxed) +
+                          static_cast<std::uint64_t>(latency.count()),
+                      std::memory_order_relaxed);
+            // Released after the status count, so that a reader that acquires this count also
+            // sees that response in the totals: fast never exceeds all.
+            if (latency <= owner_.latency_thresholds_[service]) {
+                auto& fast = fast_[service];
+                fast.store(fast.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+            }
         }
         // The client went away before its response was complete: in neither the SLI's
         // numerator nor its denominator.
@@ -41,6 +70,10 @@ public:
         std::uint64_t target_count(std::size_t target, int status) const;
         std::uint64_t service_count(std::size_t service, int status) const;
         std::uint64_t aborted_count(std::size_t service) const;
+        // Responses in the latency bucket `bucket` (not cumulative; the last one is +Inf).
+        std::uint64_t latency_count(std::size_t service, std::size_t bucket) const;
+        std::uint64_t latency_sum_ns(std::size_t service) const;
+        std::uint64_t fast_count(std::size_t service) const;
 
     private:
         static std::size_t slot(int status) {
@@ -52,10 +85,14 @@ public:
             counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         }
 
+        const meter& owner_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> frontend_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> target_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> service_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> aborted_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> latency_counts_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> latency_sum_ns_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> fast_;
     };
 
     meter(const config::config& cfg, std::size_t shards);
@@ -75,6 +112,14 @@ public:
     const std::vector<std::string>& services() const { return services_; }
     std::uint64_t service_total(std::size_t service, int status) const;
     std::uint64_t aborted_total(std::size_t service) const;
+    // Histogram of the edge latency per service: bucket upper bounds, counts per bucket
+    // (not cumulative, the last for +Inf) and the sum, summed over every shard.
+    const std::vector<std::chrono::nanoseconds>& latency_bounds() const { return latency_bounds_; }
+    std::uint64_t latency_total(std::size_t service, std::size_t bucket) const;
+    std::uint64_t latency_sum_ns_total(std::size_t service) const;
+    // Responses complete within the service's latency threshold (config slo.latency); every
+    // response when it has none. Read with acquire: read it before the status totals.
+    std::uint64_t fast_total(std::size_t service) const;
 
     // Sums of every shard, for exposition.
     std::uint64_t frontend_total(std::size_t frontend, int status) const;
@@ -90,6 +135,8 @@ private:
     std::vector<std::string> services_;
     std::vector<std::size_t> backend_service_;
     std::vector<std::vector<std::size_t>> route_service_; // per frontend, per route
+    std::vector<std::chrono::nanoseconds> latency_bounds_;
+    std::vector<std::chrono::nanoseconds> latency_thresholds_; // per service; max(): none
     std::vector<std::unique_ptr<shard>> shards_;
 };
 

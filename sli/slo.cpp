@@ -21,6 +21,13 @@ double consumed(counts c, objective o) {
 
 } // namespace
 
+objective objective::from_percent(double percent) {
+    // Both operands are whole numbers held exactly, so the one division rounds once, to the
+    // double nearest the decimal, for percentages written with up to 13 decimals.
+    constexpr double scale = 1e13;
+    return {std::round(percent * scale) / (100 * scale)};
+}
+
 double objective::budget() const {
     // The target is a decimal from config; its double is within 1.1e-16 of it, and so is 1 -
     // target of the decimal budget. Rounding to 15 decimals takes back that representation
@@ -109,6 +116,22 @@ bool firing(const alert_rule& rule, const window_counter& counter, wall_clock::t
         return burn && *burn > rule.burn;
     };
     return exceeds(rule.long_window) && exceeds(rule.short_window);
+}
+
+sli_report report(const window_counter& counter, objective o, wall_clock::time_point now) {
+    sli_report out{};
+    out.target = o;
+    for (std::size_t i = 0; i < all_windows.size(); ++i) {
+        const auto c = counter.over(all_windows[i], now);
+        out.windows[i] = {all_windows[i], c, good_ratio(c), burn_rate(c, o)};
+    }
+    const auto month = counter.over(window::d30, now);
+    out.budget_remaining = budget_remaining(month, o);
+    out.budget_zone = budget_zone(month, o);
+    for (std::size_t i = 0; i < alert_rules.size(); ++i) {
+        out.firing[i] = firing(alert_rules[i], counter, now, o);
+    }
+    return out;
 }
 
 } // namespace fulcrum::sli

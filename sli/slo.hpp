@@ -20,6 +20,9 @@ using counts = window_counter::counts;
 struct objective {
     double target = 0.9995;
 
+    // 99.9 -> 0.999 exactly as that decimal's double (99.9 / 100 is 0.9990000000000001).
+    static objective from_percent(double percent);
+
     // The share of events allowed to be bad, 1 - target, as the double nearest the decimal the
     // operator wrote (0.0005, not 0.00049999999999994493), so that a budget consumed exactly to
     // a zone boundary or a burn rate exactly at an alert threshold compares as equal to it.
@@ -69,5 +72,22 @@ inline constexpr std::array<alert_rule, 4> alert_rules{{
 // it must not open a ticket; the same strictness holds for every rule.
 bool firing(const alert_rule& rule, const window_counter& counter, wall_clock::time_point now,
             objective o);
+
+// Everything the direct SLI says about one SLI of a service (its availability or its latency)
+// at `now`: computed here once, formatted by the Prometheus exposition and by GET /sli.
+struct sli_report {
+    struct over_window {
+        window w;
+        counts c;
+        std::optional<double> ratio; // good_ratio
+        std::optional<double> burn;  // burn_rate
+    };
+    objective target;
+    std::array<over_window, all_windows.size()> windows;
+    std::optional<double> budget_remaining; // over window::d30
+    std::optional<zone> budget_zone;        // over window::d30
+    std::array<bool, alert_rules.size()> firing;
+};
+sli_report report(const window_counter& counter, objective o, wall_clock::time_point now);
 
 } // namespace fulcrum::sli

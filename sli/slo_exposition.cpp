@@ -19,71 +19,120 @@ void add(prometheus::MetricFamily& family, labels l, double value) {
     family.metric.push_back(std::move(metric));
 }
 
-} // namespace
+// The families of one SLI, availability or latency, which differ only in their names.
+struct sli_families {
+    prometheus::MetricFamily bad;
+    prometheus::MetricFamily ratio;
+    prometheus::MetricFamily objective;
+    prometheus::MetricFamily remaining;
+    prometheus::MetricFamily burn;
+    prometheus::MetricFamily alert;
+    prometheus::MetricFamily zone;
 
-slo_collectable::slo_collectable(const meter& source, const service_windows& windows,
-                                 objective target, std::function<wall_clock::time_point()> now)
-    : meter_(source), windows_(windows), objective_(target), now_(std::move(now)) {}
+    sli_families(std::string_view prefix, std::string bad_name, std::string bad_help,
+                 std::string ratio_name, std::string ratio_help) {
+        const std::string slo = "fulcrum_slo_" + std::string(prefix);
+        bad = gauge_family(std::move(bad_name), std::move(bad_help));
+        ratio = gauge_family(std::move(ratio_name), std::move(ratio_help));
+        objective = gauge_family(slo + "objective_ratio", "The objective, as a ratio.");
+        remaining = gauge_family(slo + "error_budget_remaining_ratio",
+                                 "Share of the 30-day error budget left; below 0 when overspent.");
+        burn = gauge_family(slo + "burn_rate",
+                            "Bad ratio over the budget, per window: 1 spends the budget exactly "
+                            "over the objective's period.");
+        alert = gauge_family(slo + "alert", "1 while a multi-window multi-burn-rate alert fires: "
+                                            "both windows above its burn rate.");
+        zone = gauge_family(slo + "budget_zone",
+                            "1 for the current budget zone: green <= 60 % consumed, yellow <= 80 "
+                            "%, orange <= 100 %, red > 100 %.");
+    }
 
-std::vector<prometheus::MetricFamily> slo_collectable::Collect() const {
-    auto requests = gauge_family("fulcrum_sli_window_requests",
-                                 "Responses sent in the rolling window (exact to 1/60 of it).");
-    auto errors =
-        gauge_family("fulcrum_sli_window_errors", "5xx responses sent in the rolling window.");
-    auto availability = gauge_family("fulcrum_sli_availability_ratio",
-                                     "Non-5xx responses over all responses in the window.");
-    auto objective = gauge_family("fulcrum_slo_objective_ratio", "The availability objective.");
-    auto remaining = gauge_family("fulcrum_slo_error_budget_remaining_ratio",
-                                  "Share of the 30-day error budget left; below 0 when overspent.");
-    auto burn = gauge_family("fulcrum_slo_burn_rate",
-                             "Error ratio over the budget, per window: 1 spends the budget "
-                             "exactly over the objective's period.");
-    auto alert = gauge_family(
-        "fulcrum_slo_alert",
-        "1 while a multi-window multi-burn-rate alert fires: both windows above its burn rate.");
-    auto zone_family = gauge_family("fulcrum_slo_budget_zone",
-                                    "1 for the current budget zone: green <= 60 % consumed, "
-                                    "yellow <= 80 %, orange <= 100 %, red > 100 %.");
-    const auto now = now_();
-    const auto& services = meter_.services();
-    for (std::size_t s = 0; s < services.size(); ++s) {
-        const auto& service = services[s];
-        const auto& counter = windows_.counter(s);
-        for (const auto w : all_windows) {
-            const auto c = counter.over(w, now);
-            const labels l{{"service", service}, {"window", std::string(name(w))}};
-            add(requests, l, static_cast<double>(c.total));
-            add(errors, l, static_cast<double>(c.total - c.good));
-            if (const auto ratio = good_ratio(c)) {
-                add(availability, l, *ratio);
+    void add_service(const std::string& service, const sli_report& r) {
+        for (const auto& w : r.windows) {
+            const labels l{{"service", service}, {"window", std::string(name(w.w))}};
+            add(bad, l, static_cast<double>(w.c.total - w.c.good));
+            if (w.ratio) {
+                add(ratio, l, *w.ratio);
             }
-            if (const auto rate = burn_rate(c, objective_)) {
-                add(burn, l, *rate);
+            if (w.burn) {
+                add(burn, l, *w.burn);
             }
         }
-        add(objective, {{"service", service}}, objective_.target);
-        const auto month = counter.over(window::d30, now);
-        if (const auto left = budget_remaining(month, objective_)) {
-            add(remaining, {{"service", service}}, *left);
+        add(objective, {{"service", service}}, r.target.target);
+        if (r.budget_remaining) {
+            add(remaining, {{"service", service}}, *r.budget_remaining);
         }
-        if (const auto current = budget_zone(month, objective_)) {
+        if (r.budget_zone) {
             for (const auto z : {zone::green, zone::yellow, zone::orange, zone::red}) {
-                add(zone_family, {{"service", service}, {"zone", std::string(name(z))}},
-                    z == *current ? 1 : 0);
+                add(this->zone, {{"service", service}, {"zone", std::string(name(z))}},
+                    z == *r.budget_zone ? 1 : 0);
             }
         }
-        for (const auto& rule : alert_rules) {
+        for (std::size_t i = 0; i < alert_rules.size(); ++i) {
+            const auto& rule = alert_rules[i];
             add(alert,
                 {{"service", service},
                  {"severity", std::string(name(rule.sev))},
                  {"long_window", std::string(name(rule.long_window))},
                  {"short_window", std::string(name(rule.short_window))}},
-                firing(rule, counter, now, objective_) ? 1 : 0);
+                r.firing[i] ? 1 : 0);
         }
     }
-    return {std::move(requests),  std::move(errors),     std::move(availability),
-            std::move(objective), std::move(remaining),  std::move(burn),
-            std::move(alert),     std::move(zone_family)};
+
+    void move_into(std::vector<prometheus::MetricFamily>& out) {
+        // A family without samples (no service has a latency objective, no window has
+        // traffic) is left out rather than announced empty.
+        for (auto* f : {&bad, &ratio, &objective, &remaining, &burn, &alert, &zone}) {
+            if (!f->metric.empty()) {
+                out.push_back(std::move(*f));
+            }
+        }
+    }
+};
+
+} // namespace
+
+slo_collectable::slo_collectable(const meter& source, const service_windows& windows,
+                                 std::function<wall_clock::time_point()> now)
+    : meter_(source), windows_(windows), now_(std::move(now)) {}
+
+std::vector<prometheus::MetricFamily> slo_collectable::Collect() const {
+    auto requests = gauge_family("fulcrum_sli_window_requests",
+                                 "Responses sent in the rolling window (exact to 1/60 of it).");
+    sli_families availability(
+        "", "fulcrum_sli_window_errors", "5xx responses sent in the rolling window.",
+        "fulcrum_sli_availability_ratio", "Non-5xx responses over all responses in the window.");
+    sli_families latency("latency_", "fulcrum_sli_window_slow_requests",
+                         "Responses in the rolling window slower than the latency threshold.",
+                         "fulcrum_sli_latency_ratio",
+                         "Responses within the latency threshold over all responses in the "
+                         "window.");
+    auto threshold = gauge_family("fulcrum_slo_latency_threshold_seconds",
+                                  "A response within this time counts as fast.");
+    const auto now = now_();
+    const auto& services = meter_.services();
+    for (std::size_t s = 0; s < services.size(); ++s) {
+        const auto& counter = windows_.counter(s);
+        for (const auto w : all_windows) {
+            add(requests, {{"service", services[s]}, {"window", std::string(name(w))}},
+                static_cast<double>(counter.over(w, now).total));
+        }
+        availability.add_service(services[s],
+                                 report(counter, windows_.availability_objective(s), now));
+        if (const auto* l = windows_.latency(s)) {
+            latency.add_service(services[s], report(l->counter, l->target, now));
+            add(threshold, {{"service", services[s]}},
+                std::chrono::duration<double>(l->threshold).count());
+        }
+    }
+    std::vector<prometheus::MetricFamily> out;
+    out.push_back(std::move(requests));
+    availability.move_into(out);
+    if (!threshold.metric.empty()) {
+        out.push_back(std::move(threshold));
+    }
+    latency.move_into(out);
+    return out;
 }
 
 } // namespace fulcrum::sli

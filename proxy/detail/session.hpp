@@ -67,11 +67,14 @@ private:
     void close_upstream();
     // The client went away before its response was complete: counted as aborted.
     outcome client_gone();
+    // Counts the response to the request being served, with its latency so far.
+    void record(std::size_t target, int status);
 
     worker& worker_;
     const config::frontend& frontend_;
     std::size_t frontend_index_;
-    std::size_t service_ = 0; // the SLI service of the request being served
+    std::size_t service_ = 0;         // the SLI service of the request being served
+    clock::time_point request_start_; // its first byte was seen then
     boost::asio::ip::tcp::socket client_;
     std::string client_address_;
     std::optional<upstream> upstream_;

@@ -44,9 +44,10 @@ public:
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
     sli::meter& meter() { return meter_; }
-    void record(std::size_t frontend, std::size_t target, std::size_t service, int status) {
+    void record(std::size_t frontend, std::size_t target, std::size_t service, int status,
+                std::chrono::nanoseconds latency) {
         if (metering_) {
-            shard_.record(frontend, target, service, status);
+            shard_.record(frontend, target, service, status, latency);
         }
     }
     void record_aborted(std::size_t service) {

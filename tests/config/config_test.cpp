@@ -100,6 +100,9 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(http.routes[0].service, "public_api");
     EXPECT_EQ(http.routes[1].backend, 0u);
     EXPECT_EQ(http.routes[1].service, "web");
+    EXPECT_EQ(c.slo.of("web"), (objectives{99.95, latency_objective{500ms, 99}}));
+    EXPECT_EQ(c.slo.of("public_api"), (objectives{99.9, latency_objective{300ms, 99.5}}));
+    EXPECT_EQ(c.slo.of("internal_api"), (objectives{99.5, latency_objective{500ms, 99}}));
     EXPECT_EQ(http.routes[2].service, "internal_api");
     const frontend& internal = c.frontends[1];
     EXPECT_EQ(internal.bind, (std::vector<endpoint>{{"10.132.20.10", 8080}}));
@@ -347,7 +350,7 @@ backends:
                        "name, address, weight, check)"}));
     EXPECT_EQ(errors_of(with_defaults("listen: x\n")),
               (strings{"t.yaml:1:1: listen: unknown key 'listen' (valid keys: global, admin, "
-                       "defaults, frontends, backends)"}));
+                       "defaults, frontends, backends, slo)"}));
     EXPECT_EQ(errors_of(with_defaults("admin: {port: 9100}\n")),
               (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind, "
                        "token_file)"}));
@@ -1287,6 +1290,52 @@ TEST(config_endpoint, to_string_brackets_ipv6) {
     EXPECT_EQ((endpoint{"10.0.0.1", 80}).to_string(), "10.0.0.1:80");
     EXPECT_EQ((endpoint{"::1", 80}).to_string(), "[::1]:80");
     EXPECT_EQ((endpoint{"0.0.0.0", 0}).to_string(), "0.0.0.0:0");
+}
+
+// ---- service level objectives
+
+TEST(config_slo, objectives_default_to_99_95_without_latency) {
+    const auto c = load_ok(minimal);
+    EXPECT_EQ(c.slo.of("app_pool").availability_percent, 99.95);
+    EXPECT_FALSE(c.slo.of("app_pool").latency.has_value());
+}
+
+TEST(config_slo, a_service_overrides_the_defaults_key_by_key) {
+    const auto c = load_ok(std::string(minimal) + R"(  - name: api
+    service: checkout
+    servers:
+      - {name: api-1, address: 10.132.20.237:80}
+slo:
+  objective: 99.9
+  latency: {threshold: 250ms, objective: 99.5}
+  services:
+    checkout: {objective: 99.99}
+    app_pool:
+      latency: {threshold: 1s}
+)");
+    EXPECT_EQ(c.slo.of("checkout").availability_percent, 99.99);
+    EXPECT_EQ(c.slo.of("checkout").latency, (latency_objective{250ms, 99.5}));
+    EXPECT_EQ(c.slo.of("app_pool").availability_percent, 99.9);
+    EXPECT_EQ(c.slo.of("app_pool").latency, (latency_objective{1000ms, 99.5}));
+}
+
+TEST(config_slo, bad_objectives_and_unknown_services_are_located) {
+    EXPECT_EQ(
+        errors_of(std::string(minimal) + R"(slo:
+  objective: 100
+  latency: {objective: 99}
+  services:
+    app_pol: {objective: abc}
+    web: {objective: 99}
+)"),
+        (strings{"t.yaml:10:14: slo.objective: must be above 0 and below 100 (a percentage "
+                 "such as 99.95), got 100",
+                 "t.yaml:11:12: slo.latency: missing required key 'threshold' (a latency objective "
+                 "counts responses faster than it)",
+                 "t.yaml:13:5: slo.services: unknown service 'app_pol' (did you mean "
+                 "'app_pool'?)",
+                 "t.yaml:14:5: slo.services: unknown service 'web' (services are named by "
+                 "backends' and routes' 'service', else the backend name: app_pool)"}));
 }
 
 } // namespace

@@ -184,8 +184,11 @@ http {
         location = /sleep { echo_sleep 2; echo ")" +
                                            name_ + R"( slept"; }
         location = /empty { return 204; }
-        location = /503 { return 503 ")" + name_ +
-                                           R"( unavailable\n"; }
+        location = /status/404 { return 404 "not here\n"; }
+        location = /status/500 { return 500 "failed\n"; }
+        location = /status/503 { return 503 "unavailable\n"; }
+        location = /slow { echo_sleep 0.35; echo ")" +
+                                           name_ + R"( slow"; }
         location = /nginx_status { stub_status; access_log off; }
         location = /big { try_files /big.bin =404; }
         location /upload/ { dav_methods PUT; client_max_body_size 0; create_full_put_path on; }
@@ -399,6 +402,12 @@ std::size_t complete_response_length(const std::string& raw) {
     }
     const std::string head = raw.substr(0, end_of_head);
     std::smatch m;
+    // Test bodies carry no trailers: a chunked body ends at its last, empty chunk.
+    static const std::regex chunked(R"(\r\n[Tt]ransfer-[Ee]ncoding: *chunked)");
+    if (std::regex_search(head, m, chunked)) {
+        const auto last_chunk = raw.find("\r\n0\r\n\r\n", end_of_head + 2);
+        return last_chunk == std::string::npos ? 0 : last_chunk + 7;
+    }
     static const std::regex content_length(R"(\r\n[Cc]ontent-[Ll]ength: *(\d+))");
     const bool no_body = head.starts_with("HTTP/1.1 204") || head.starts_with("HTTP/1.1 304") ||
                          head.starts_with("HTTP/1.1 1");

@@ -69,7 +69,8 @@ std::uint64_t peak_rss_kib(pid_t pid);
 //   /uri/...     "<name> <request uri>\n"
 //   /sleep       waits 2 s (echo_sleep), then "<name> slept\n"
 //   /empty       204
-//   /503         503 "<name> unavailable\n"
+//   /status/404, /status/500, /status/503   that status
+//   /slow        waits 350 ms, then "<name> slow\n"
 //   /big         the file big.bin of size `big_file_bytes` (sparse)
 //   /upload/...  PUT stores the body (WebDAV), so the test can check what arrived
 // The access log records "$connection $request_uri $status" per request.
@@ -155,7 +156,7 @@ public:
                               clock::duration timeout = 10s);
     // Reads until the peer closes the connection.
     std::string receive_all(clock::duration timeout = 10s);
-    // Reads one complete response (Content-Length framed, or up to close).
+    // Reads one complete response (Content-Length or chunked framing, or up to close).
     std::string receive_response(clock::duration timeout = 10s);
     bool closed_by_peer(clock::duration timeout = 5s);
 

@@ -28,6 +28,7 @@ double value_of(const std::string& metrics, const std::string& series) {
 const std::string requests_30d = R"(fulcrum_sli_window_requests{service="app_pool",window="30d"})";
 const std::string errors_30d = R"(fulcrum_sli_window_errors{service="app_pool",window="30d"})";
 const std::string requests_5m = R"(fulcrum_sli_window_requests{service="app_pool",window="5m"})";
+const std::string slow_30d = R"(fulcrum_sli_window_slow_requests{service="app_pool",window="30d"})";
 const std::string saves_ok = R"(fulcrum_sli_state_saves_total{result="ok"})";
 const std::string saves_failed = R"(fulcrum_sli_state_saves_total{result="failed"})";
 
@@ -36,11 +37,15 @@ protected:
     nginx_backend app{"app-1"};
     temp_dir state;
 
-    std::string yaml(const std::string& interval = "60s") const {
+    // `threshold`: a latency objective with this threshold, none when empty.
+    std::string yaml(const std::string& interval = "60s", const std::string& threshold = "") const {
         config_options options;
         options.global_extra =
             "state_dir: " + state.path().string() + ", state_interval: " + interval;
-        return config_yaml({{"app-1", app.address()}}, options);
+        return config_yaml({{"app-1", app.address()}}, options) +
+               (threshold.empty()
+                    ? std::string()
+                    : "slo:\n  latency: {threshold: " + threshold + ", objective: 99}\n");
     }
     static std::string metrics(fulcrum_process& lb) {
         return get(lb.admin_port(), "/metrics").body;
@@ -52,7 +57,7 @@ protected:
             ASSERT_EQ(get(lb.port(), "/").status, 200);
         }
         for (int i = 0; i < failed; ++i) {
-            ASSERT_EQ(get(lb.port(), "/503").status, 503);
+            ASSERT_EQ(get(lb.port(), "/status/503").status, 503);
         }
     }
     bool shows(fulcrum_process& lb, const std::string& series, double expected) const {
@@ -64,13 +69,14 @@ TEST_F(persistence, after_sigterm_and_a_restart_the_windows_have_the_same_counts
     double requests = 0;
     double errors = 0;
     {
-        fulcrum_process lb(yaml());
+        fulcrum_process lb(yaml("60s", "250ms"));
         EXPECT_NE(lb.log().find("no state file " + (state.path() / "sli.state").string() +
                                 ", starting with empty windows"),
                   std::string::npos)
             << lb.log();
         send(lb, 20, 3);
-        ASSERT_TRUE(shows(lb, requests_30d, 23)) << metrics(lb);
+        ASSERT_EQ(get(lb.port(), "/slow").status, 200); // 350 ms: slower than the threshold
+        ASSERT_TRUE(shows(lb, requests_30d, 24)) << metrics(lb);
         requests = value_of(metrics(lb), requests_30d);
         errors = value_of(metrics(lb), errors_30d);
         // Answered just before the signal: not ticked into the windows yet, and only the save
@@ -82,22 +88,35 @@ TEST_F(persistence, after_sigterm_and_a_restart_the_windows_have_the_same_counts
                   std::string::npos)
             << lb.log();
     }
-    EXPECT_EQ(requests, 23);
+    EXPECT_EQ(requests, 24);
     EXPECT_EQ(errors, 3);
 
-    fulcrum_process lb(yaml());
-    EXPECT_NE(lb.log().find(": 2 restored, 0 new (empty), 0 no longer configured (dropped)"),
+    {
+        fulcrum_process lb(yaml("60s", "250ms"));
+        EXPECT_NE(lb.log().find(": 3 restored, 0 new (empty), 0 no longer configured (dropped)"),
+                  std::string::npos)
+            << lb.log();
+        // Loaded before the listeners opened: the first scrape has them, no tick needed.
+        const auto m = metrics(lb);
+        EXPECT_EQ(value_of(m, requests_30d), 25) << m;
+        EXPECT_EQ(value_of(m, errors_30d), 4) << m;
+        EXPECT_EQ(value_of(m, requests_5m), 25) << m;
+        EXPECT_EQ(value_of(m, slow_30d), 1) << m;
+        // And counting goes on from there.
+        send(lb, 1, 0);
+        EXPECT_TRUE(shows(lb, requests_30d, 26)) << metrics(lb);
+        EXPECT_EQ(value_of(metrics(lb), errors_30d), 4);
+    }
+
+    // Another latency threshold: what was slow under 250 ms means nothing under 400 ms, so the
+    // latency windows start empty; availability is kept.
+    fulcrum_process lb(yaml("60s", "400ms"));
+    EXPECT_NE(lb.log().find(": 2 restored, 1 new (empty), 1 no longer configured (dropped)"),
               std::string::npos)
         << lb.log();
-    // Loaded before the listeners opened: the first scrape has them, no tick needed.
     const auto m = metrics(lb);
-    EXPECT_EQ(value_of(m, requests_30d), 24) << m;
-    EXPECT_EQ(value_of(m, errors_30d), 4) << m;
-    EXPECT_EQ(value_of(m, requests_5m), 24) << m;
-    // And counting goes on from there.
-    send(lb, 1, 0);
-    EXPECT_TRUE(shows(lb, requests_30d, 25)) << metrics(lb);
-    EXPECT_EQ(value_of(metrics(lb), errors_30d), 4);
+    EXPECT_EQ(value_of(m, requests_30d), 26) << m;
+    EXPECT_EQ(value_of(m, slow_30d), 0) << m;
 }
 
 TEST_F(persistence, a_kill_9_keeps_what_the_last_periodic_save_had) {

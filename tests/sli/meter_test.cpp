@@ -32,9 +32,9 @@ fulcrum::config::config two_backends() {
 TEST(meter, counts_per_frontend_and_target_are_summed_over_shards) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 2);
-    m.shard_at(0).record(0, m.target_of_server(0, 1), 0, 200);
-    m.shard_at(1).record(0, m.target_of_server(0, 1), 0, 200);
-    m.shard_at(1).record(1, m.target_of_backend(1), 1, 503);
+    m.shard_at(0).record(0, m.target_of_server(0, 1), 0, 200, std::chrono::milliseconds(1));
+    m.shard_at(1).record(0, m.target_of_server(0, 1), 0, 200, std::chrono::milliseconds(1));
+    m.shard_at(1).record(1, m.target_of_backend(1), 1, 503, std::chrono::milliseconds(1));
 
     EXPECT_EQ(m.frontend_total(0, 200), 2u);
     EXPECT_EQ(m.frontend_total(1, 503), 1u);
@@ -49,8 +49,10 @@ TEST(meter, services_are_numbered_once_from_backends_and_routes) {
     EXPECT_EQ(m.services(), (std::vector<std::string>{"web", "api", "public_api"}));
     EXPECT_EQ(m.service_of_backend(1), 1u);
     EXPECT_EQ(m.service_of_route(0, 0), 2u);
-    m.shard_at(0).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 500);
-    m.shard_at(1).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 200);
+    m.shard_at(0).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 500,
+                         std::chrono::milliseconds(1));
+    m.shard_at(1).record(0, m.target_of_server(1, 0), m.service_of_route(0, 0), 200,
+                         std::chrono::milliseconds(1));
     m.shard_at(1).record_aborted(m.service_of_backend(0));
     EXPECT_EQ(m.service_total(2, 500), 1u);
     EXPECT_EQ(m.service_total(2, 200), 1u);
@@ -63,7 +65,8 @@ TEST(meter, shards_written_by_their_own_threads_lose_no_count) {
     fulcrum::sli::meter m(cfg, 2);
     auto hammer = [&](std::size_t shard) {
         for (int i = 0; i < 100000; ++i) {
-            m.shard_at(shard).record(0, m.target_of_server(0, 0), 0, 200);
+            m.shard_at(shard).record(0, m.target_of_server(0, 0), 0, 200,
+                                     std::chrono::milliseconds(1));
         }
     };
     std::thread a(hammer, 0);
@@ -76,8 +79,8 @@ TEST(meter, shards_written_by_their_own_threads_lose_no_count) {
 TEST(meter, out_of_range_statuses_do_not_corrupt_neighbours) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 1);
-    m.shard_at(0).record(0, 0, 0, 42);
-    m.shard_at(0).record(0, 0, 0, 700);
+    m.shard_at(0).record(0, 0, 0, 42, std::chrono::milliseconds(1));
+    m.shard_at(0).record(0, 0, 0, 700, std::chrono::milliseconds(1));
     EXPECT_EQ(m.frontend_total(0, 599), 2u);
     EXPECT_EQ(m.frontend_total(1, 599), 0u);
 }
@@ -85,8 +88,8 @@ TEST(meter, out_of_range_statuses_do_not_corrupt_neighbours) {
 TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
     const auto cfg = two_backends();
     fulcrum::sli::meter m(cfg, 1);
-    m.shard_at(0).record(0, m.target_of_server(0, 0), 0, 200);
-    m.shard_at(0).record(0, m.target_of_backend(0), 0, 503);
+    m.shard_at(0).record(0, m.target_of_server(0, 0), 0, 200, std::chrono::milliseconds(1));
+    m.shard_at(0).record(0, m.target_of_backend(0), 0, 503, std::chrono::milliseconds(1));
     fulcrum::sli::meter_collectable collectable(cfg, m);
     const std::string text = prometheus::TextSerializer().Serialize(collectable.Collect());
 
@@ -111,6 +114,36 @@ TEST(exposition, prometheus_text_names_frontend_backend_server_and_code) {
         << "every service has its aborted counter, from zero: " << text;
     EXPECT_EQ(text.find("api_pool"), std::string::npos)
         << "no series for codes that never occurred";
+}
+
+TEST(exposition, latency_histogram_has_cumulative_buckets_with_the_thresholds_added) {
+    auto cfg = two_backends();
+    cfg.slo.services["web"].latency =
+        fulcrum::config::latency_objective{std::chrono::milliseconds(300), 99};
+    fulcrum::sli::meter m(cfg, 2);
+    using std::chrono::milliseconds;
+    m.shard_at(0).record(0, 0, 0, 200, milliseconds(3));
+    m.shard_at(1).record(0, 0, 0, 200, milliseconds(300));
+    m.shard_at(1).record(0, 0, 0, 503, milliseconds(301));
+    m.shard_at(0).record(0, 0, 0, 200, milliseconds(20000));
+    const std::string text =
+        prometheus::TextSerializer().Serialize(fulcrum::sli::meter_collectable(cfg, m).Collect());
+    const auto sample = [&](std::string_view le, int count) {
+        return "fulcrum_http_request_duration_seconds_bucket{service=\"web\",le=\"" +
+               std::string(le) + "\"} " + std::to_string(count) + "\n";
+    };
+    EXPECT_NE(text.find(sample("0.005", 1)), std::string::npos) << text;
+    EXPECT_NE(text.find(sample("0.25", 1)), std::string::npos) << text;
+    EXPECT_NE(text.find(sample("0.3", 2)), std::string::npos) << "a bucket at the threshold";
+    EXPECT_NE(text.find(sample("0.5", 3)), std::string::npos) << text;
+    EXPECT_NE(text.find(sample("10", 3)), std::string::npos) << text;
+    EXPECT_NE(text.find(sample("+Inf", 4)), std::string::npos) << text;
+    EXPECT_NE(text.find("fulcrum_http_request_duration_seconds_count{service=\"web\"} 4"),
+              std::string::npos);
+    EXPECT_NE(text.find("fulcrum_http_request_duration_seconds_sum{service=\"web\"} 20.604"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(m.fast_total(0), 2u) << "at or under the threshold is fast";
 }
 
 } // namespace

@@ -28,13 +28,14 @@ class direct_sli : public ::testing::Test {
 protected:
     const fulcrum::config::config cfg = web_and_api();
     meter counts{cfg, 2};
-    service_windows windows{counts};
+    service_windows windows{counts, cfg.slo};
     wall_clock::time_point now = wall_clock::time_point(std::chrono::hours(24 * 20000));
-    slo_collectable collectable{counts, windows, objective{}, [this] { return now; }};
+    slo_collectable collectable{counts, windows, [this] { return now; }};
 
     void respond(int status, int times) {
         for (int i = 0; i < times; ++i) {
-            counts.shard_at(i % 2).record(0, counts.target_of_server(0, 0), 0, status);
+            counts.shard_at(i % 2).record(0, counts.target_of_server(0, 0), 0, status,
+                                          std::chrono::milliseconds(1));
         }
     }
     std::string scrape() { return prometheus::TextSerializer().Serialize(collectable.Collect()); }
@@ -107,6 +108,38 @@ TEST_F(direct_sli, old_traffic_leaves_the_short_windows) {
     EXPECT_NE(text.find("fulcrum_sli_availability_ratio{service=\"web\",window=\"30m\"} 0"),
               std::string::npos)
         << text;
+}
+
+TEST(direct_latency_sli, a_service_with_a_latency_objective_has_its_own_ratio_budget_and_burn) {
+    auto cfg = web_and_api();
+    cfg.slo.services["api"] = {99.9, fulcrum::config::latency_objective{100ms, 99}};
+    meter counts{cfg, 1};
+    service_windows windows{counts, cfg.slo};
+    const auto now = wall_clock::time_point(std::chrono::hours(24 * 20000));
+    for (int i = 0; i < 1000; ++i) {
+        counts.shard_at(0).record(0, counts.target_of_server(1, 0), 1, i < 10 ? 503 : 200,
+                                  i < 980 ? 20ms : 150ms);
+    }
+    windows.tick(now);
+    const auto text = prometheus::TextSerializer().Serialize(
+        slo_collectable(counts, windows, [&] { return now; }).Collect());
+    const auto has = [&](const std::string& line) {
+        EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+    };
+    has("fulcrum_slo_objective_ratio{service=\"api\"} 0.999");
+    // prometheus-cpp writes 16 significant digits; Prometheus reads back the same double.
+    has("fulcrum_slo_objective_ratio{service=\"web\"} 0.9995000000000001");
+    has("fulcrum_sli_availability_ratio{service=\"api\",window=\"1h\"} 0.99");
+    has("fulcrum_sli_latency_ratio{service=\"api\",window=\"1h\"} 0.98");
+    has("fulcrum_sli_window_slow_requests{service=\"api\",window=\"30d\"} 20");
+    has("fulcrum_slo_latency_threshold_seconds{service=\"api\"} 0.1");
+    has("fulcrum_slo_latency_objective_ratio{service=\"api\"} 0.99");
+    has("fulcrum_slo_latency_burn_rate{service=\"api\",window=\"5m\"} 2");
+    has("fulcrum_slo_latency_error_budget_remaining_ratio{service=\"api\"} -1");
+    has("fulcrum_slo_latency_budget_zone{service=\"api\",zone=\"red\"} 1");
+    has("fulcrum_slo_burn_rate{service=\"api\",window=\"5m\"} 10");
+    EXPECT_EQ(text.find("fulcrum_sli_latency_ratio{service=\"web\""), std::string::npos)
+        << "web has no latency objective";
 }
 
 } // namespace

@@ -1,0 +1,223 @@
+// The SLI through the real binary: exact counts for a planned mix of answers, valid Prometheus
+// exposition, and a real Prometheus server agreeing with fulcrum's own 5m availability.
+
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace fulcrum::testing {
+namespace {
+
+// "name{labels}" -> value, for every sample of a Prometheus text exposition.
+std::map<std::string, double> samples(const std::string& text) {
+    std::map<std::string, double> out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        const auto space = line.rfind(' ');
+        out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
+    }
+    return out;
+}
+
+constexpr std::string_view slo_section = R"(slo:
+  objective: 99.5
+  latency: {threshold: 250ms, objective: 99}
+)";
+
+// Sends `count` requests for `path` on one keep-alive connection; returns the statuses seen.
+std::map<int, int> send_keep_alive(std::uint16_t port, const std::string& path, int count) {
+    std::map<int, int> statuses;
+    raw_client client(port);
+    for (int i = 0; i < count; ++i) {
+        client.send("GET " + path + " HTTP/1.1\r\nHost: app\r\n\r\n");
+        ++statuses[parse_response(client.receive_response()).status];
+    }
+    return statuses;
+}
+
+TEST(sli, a_planned_mix_gives_exact_counters_and_every_direct_sli_gauge) {
+    nginx_backend app("app-1");
+    fulcrum_process lb(config_yaml({{"app-1", app.address()}}) + std::string(slo_section));
+    // 1000 requests: 7 x 503, 3 x 500 and 20 x 404 from the server, 2 slower than 250 ms.
+    std::map<int, int> seen;
+    for (const auto& [path, count] : std::vector<std::pair<std::string, int>>{{"/", 968},
+                                                                              {"/status/503", 7},
+                                                                              {"/status/404", 20},
+                                                                              {"/status/500", 3},
+                                                                              {"/slow", 2}}) {
+        for (const auto& [status, n] : send_keep_alive(lb.port(), path, count)) {
+            seen[status] += n;
+        }
+    }
+    EXPECT_EQ(seen, (std::map<int, int>{{200, 970}, {404, 20}, {500, 3}, {503, 7}}));
+
+    const std::string s = "service=\"app_pool\"";
+    ASSERT_TRUE(eventually([&] {
+        return samples(get(lb.admin_port(), "/metrics")
+                           .body)["fulcrum_sli_window_requests{" + s + ",window=\"30d\"}"] == 1000;
+    }));
+    auto m = samples(get(lb.admin_port(), "/metrics").body);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"200\"}"], 970);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"404\"}"], 20);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"500\"}"], 3);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"503\"}"], 7);
+    EXPECT_EQ(m["fulcrum_http_requests_aborted_total{" + s + "}"], 0);
+    EXPECT_EQ(m["fulcrum_http_request_duration_seconds_count{" + s + "}"], 1000);
+    EXPECT_EQ(m["fulcrum_http_request_duration_seconds_bucket{" + s + ",le=\"0.25\"}"], 998);
+    EXPECT_EQ(m["fulcrum_http_request_duration_seconds_bucket{" + s + ",le=\"+Inf\"}"], 1000);
+    EXPECT_EQ(m["fulcrum_backend_http_responses_total{backend=\"app_pool\",server=\"app-1\","
+                "code=\"503\"}"],
+              7);
+
+    // Availability: 10 failures in 1000 against a budget of 0.5 %: burn 2, twice the budget
+    // spent (remaining -1), red, and only the 1x ticket (3d and 6h) fires. The 404s are good.
+    // Latency: 2 slow in 1000 against a budget of 1 %: burn 0.2, 80 % left, green.
+    for (const auto* w : {"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"}) {
+        const std::string l = "{" + s + ",window=\"" + w + "\"}";
+        EXPECT_EQ(m["fulcrum_sli_window_requests" + l], 1000) << w;
+        EXPECT_EQ(m["fulcrum_sli_window_errors" + l], 10) << w;
+        EXPECT_EQ(m["fulcrum_sli_availability_ratio" + l], 0.99) << w;
+        EXPECT_EQ(m["fulcrum_slo_burn_rate" + l], 2) << w;
+        EXPECT_EQ(m["fulcrum_sli_window_slow_requests" + l], 2) << w;
+        EXPECT_EQ(m["fulcrum_sli_latency_ratio" + l], 0.998) << w;
+        EXPECT_DOUBLE_EQ(m["fulcrum_slo_latency_burn_rate" + l], 0.2) << w;
+    }
+    EXPECT_EQ(m["fulcrum_slo_objective_ratio{" + s + "}"], 0.995);
+    EXPECT_EQ(m["fulcrum_slo_error_budget_remaining_ratio{" + s + "}"], -1);
+    EXPECT_EQ(m["fulcrum_slo_latency_objective_ratio{" + s + "}"], 0.99);
+    EXPECT_EQ(m["fulcrum_slo_latency_threshold_seconds{" + s + "}"], 0.25);
+    EXPECT_DOUBLE_EQ(m["fulcrum_slo_latency_error_budget_remaining_ratio{" + s + "}"], 0.8);
+    for (const auto* zone : {"green", "yellow", "orange", "red"}) {
+        EXPECT_EQ(m["fulcrum_slo_budget_zone{" + s + ",zone=\"" + zone + "\"}"],
+                  zone == std::string("red"))
+            << zone;
+        EXPECT_EQ(m["fulcrum_slo_latency_budget_zone{" + s + ",zone=\"" + zone + "\"}"],
+                  zone == std::string("green"))
+            << zone;
+    }
+    const auto alert = [&](const std::string& family, const std::string& labels) {
+        return m.at(family + "{" + s + "," + labels + "}");
+    };
+    EXPECT_EQ(
+        alert("fulcrum_slo_alert", "severity=\"page\",long_window=\"1h\",short_window=\"5m\""), 0);
+    EXPECT_EQ(
+        alert("fulcrum_slo_alert", "severity=\"page\",long_window=\"6h\",short_window=\"30m\""), 0);
+    EXPECT_EQ(
+        alert("fulcrum_slo_alert", "severity=\"ticket\",long_window=\"1d\",short_window=\"2h\""),
+        0);
+    EXPECT_EQ(
+        alert("fulcrum_slo_alert", "severity=\"ticket\",long_window=\"3d\",short_window=\"6h\""),
+        1);
+    EXPECT_EQ(alert("fulcrum_slo_latency_alert",
+                    "severity=\"ticket\",long_window=\"3d\",short_window=\"6h\""),
+              0);
+
+    // GET /sli says the same, for a person.
+    const auto sli = get(lb.admin_port(), "/sli");
+    EXPECT_EQ(sli.status, 200);
+    EXPECT_NE(sli.head.find("application/json"), std::string::npos);
+    for (const auto* part :
+         {R"("service": "app_pool")",
+          R"("5m": {"requests": 1000, "errors": 10, "ratio": 0.99, "burn_rate": 2})",
+          R"("30d": {"requests": 1000, "slow": 2, "ratio": 0.998, "burn_rate": 0.2)",
+          R"("objective": 0.995, "error_budget_remaining": -1, "budget_zone": "red")",
+          R"("threshold_seconds": 0.25, "objective": 0.99, "error_budget_remaining": 0.8)",
+          R"("long_window": "3d", "short_window": "6h", "burn_rate": 1, "firing": true)"}) {
+        EXPECT_NE(sli.body.find(part), std::string::npos) << part << "\n" << sli.body;
+    }
+}
+
+TEST(sli, promtool_accepts_the_metrics_exposition) {
+    nginx_backend app("app-1");
+    fulcrum_process lb(config_yaml({{"app-1", app.address()}}) + std::string(slo_section));
+    send_keep_alive(lb.port(), "/", 10);
+    send_keep_alive(lb.port(), "/status/503", 1);
+    ASSERT_TRUE(eventually([&] {
+        return get(lb.admin_port(), "/metrics").body.find("fulcrum_sli_availability_ratio") !=
+               std::string::npos;
+    }));
+    temp_dir dir;
+    write_file(dir.path() / "metrics.txt", get(lb.admin_port(), "/metrics").body);
+    int exit_code = -1;
+    const auto out = run(
+        "promtool check metrics < " + (dir.path() / "metrics.txt").string() + " 2>&1", &exit_code);
+    EXPECT_EQ(exit_code, 0) << out;
+    EXPECT_EQ(out, "");
+}
+
+// The value of a Prometheus instant query with one result, if there is one yet.
+std::optional<double> query(std::uint16_t port, const std::string& expr) {
+    const auto body = run("curl -s --max-time 5 --get http://127.0.0.1:" + std::to_string(port) +
+                          "/api/v1/query --data-urlencode 'query=" + expr + "'");
+    static const std::regex one_value(
+        R"re("result":\[\{"metric":\{[^}]*\},"value":\[[0-9.]+,"([^"]+)"\]\}\])re");
+    std::smatch match;
+    if (!std::regex_search(body, match, one_value)) {
+        return std::nullopt;
+    }
+    return std::strtod(match[1].str().c_str(), nullptr);
+}
+
+TEST(sli, a_real_prometheus_with_the_shipped_rules_agrees_with_the_direct_5m_availability) {
+    nginx_backend app("app-1");
+    fulcrum_process lb(config_yaml({{"app-1", app.address()}}));
+    // A steady mix: one 503 in every 50 responses, one 404 in every 25.
+    std::atomic<bool> stop{false};
+    std::thread load([&] {
+        raw_client client(lb.port());
+        for (int i = 0; !stop; ++i) {
+            const char* path = i % 50 == 0 ? "/status/503" : i % 25 == 0 ? "/status/404" : "/";
+            client.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: app\r\n\r\n");
+            client.receive_response();
+        }
+    });
+    temp_dir dir;
+    const auto port = unused_port();
+    write_file(dir.path() / "prometheus.yml",
+               "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+               "rule_files: ['" FULCRUM_SOURCE_DIR "/deploy/prometheus/fulcrum.rules.yml']\n"
+               "scrape_configs:\n"
+               "  - job_name: fulcrum\n"
+               "    static_configs: [{targets: ['127.0.0.1:" +
+                   std::to_string(lb.admin_port()) + "']}]\n");
+    process prometheus({"prometheus", "--config.file=" + (dir.path() / "prometheus.yml").string(),
+                        "--storage.tsdb.path=" + (dir.path() / "data").string(),
+                        "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                       dir.path() / "prometheus.log");
+    // Ten scrapes of traffic are enough for rate() over them to carry the mix.
+    const bool enough = eventually(
+        [&] {
+            const auto n =
+                query(port, "count_over_time(fulcrum_http_requests_total{code=\"200\"}[5m])");
+            return n && *n >= 10;
+        },
+        60s);
+    std::optional<double> from_rules;
+    std::optional<double> direct;
+    if (enough) {
+        from_rules = query(port, "sli:global:control_plane_services:availability:rate5m");
+        direct = query(port, "fulcrum_sli_availability_ratio{window=\"5m\"}");
+    }
+    stop = true;
+    load.join();
+    ASSERT_TRUE(enough) << prometheus.log();
+    ASSERT_TRUE(from_rules && direct) << prometheus.log();
+    std::printf("availability over 5m: Prometheus rules %.5f %%, fulcrum %.5f %%, difference "
+                "%.4f percentage points\n",
+                *from_rules * 100, *direct * 100, (*from_rules - *direct) * 100);
+    EXPECT_NEAR(*from_rules, *direct, 0.001);
+    EXPECT_NEAR(*direct, 0.98, 0.001);
+}
+
+} // namespace
+} // namespace fulcrum::testing
