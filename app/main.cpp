@@ -1,4 +1,5 @@
 #include "app/admin.hpp"
+#include "app/sli_state.hpp"
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -94,6 +96,24 @@ asio::awaitable<void> tick_sli_windows(asio::io_context& control, sli::service_w
     }
 }
 
+// Every window counter kept across a restart, under names made of the config's names.
+void keep_windows(sli::state_file& file, const config::config& cfg, const sli::meter& meter,
+                  sli::service_windows& services, health::checker& checker) {
+    for (std::size_t s = 0; s < meter.services().size(); ++s) {
+        const std::string prefix = "service/" + meter.services()[s];
+        file.add(prefix + "/availability", services.counter(s));
+        // The threshold is in the name: counts of "fast" under another threshold would mean
+        // something else, so a changed threshold starts its windows empty.
+        if (auto* latency = services.latency(s)) {
+            file.add(prefix + "/latency-" + std::to_string(latency->threshold.count()) + "ms",
+                     latency->counter);
+        }
+    }
+    for (std::size_t b = 0; b < cfg.backends.size(); ++b) {
+        file.add("backend/" + cfg.backends[b].name + "/availability", checker.availability(b));
+    }
+}
+
 // SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop.
 asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signal_set& signals,
                                           proxy::engine& engine, admin_api& api,
@@ -129,18 +149,29 @@ int serve(const config::config& cfg) {
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
     sli::service_windows sli_windows(meter, rt->cfg.slo);
+    std::unique_ptr<sli_state> state;
     std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
     try {
         const std::string token =
             cfg.admin.token_file.empty() ? std::string() : read_admin_token(cfg.admin.token_file);
-        api = std::make_unique<admin_api>(
-            rt->cfg, states, checker, meter, sli_windows, token,
-            std::vector<std::shared_ptr<prometheus::Collectable>>{
-                std::make_shared<sli::meter_collectable>(rt->cfg, meter),
-                std::make_shared<sli::slo_collectable>(meter, sli_windows,
-                                                       [] { return sli::wall_clock::now(); }),
-                checker.metrics()});
+        std::vector<std::shared_ptr<prometheus::Collectable>> collectables{
+            std::make_shared<sli::meter_collectable>(rt->cfg, meter),
+            std::make_shared<sli::slo_collectable>(meter, sli_windows,
+                                                   [] { return sli::wall_clock::now(); }),
+            checker.metrics()};
+        // Loaded before anything is counted or ticked.
+        if (const auto dir = state_dir_of(cfg.global, std::getenv("STATE_DIRECTORY"))) {
+            state = std::make_unique<sli_state>(*dir, cfg.global.state_interval);
+            keep_windows(state->file(), rt->cfg, meter, sli_windows, checker);
+            state->load();
+            collectables.push_back(state->metrics());
+        } else {
+            std::fprintf(stderr, "fulcrum: no state_dir: the SLI windows are not kept across "
+                                 "a restart\n");
+        }
+        api = std::make_unique<admin_api>(rt->cfg, states, checker, meter, sli_windows, token,
+                                          std::move(collectables));
         engine.listen();
         try {
             admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
@@ -167,6 +198,9 @@ int serve(const config::config& cfg) {
     engine.start();
     checker.start();
     asio::co_spawn(control, tick_sli_windows(control, sli_windows), asio::detached);
+    if (state) {
+        asio::co_spawn(control, state->run(control), asio::detached);
+    }
     admin->start();
     asio::co_spawn(control,
                    shut_down_on_signal(control, signals, engine, *api, *admin, checker,
@@ -174,6 +208,12 @@ int serve(const config::config& cfg) {
                    asio::detached);
     control.run();
     engine.stop();
+    // Every worker has finished: the last requests are in the meter. One more tick carries
+    // them into the windows before the final save.
+    if (state) {
+        sli_windows.tick(sli::wall_clock::now());
+        state->save(true);
+    }
     std::fprintf(stderr, "fulcrum: stopped\n");
     return 0;
 }

@@ -718,16 +718,49 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"threads", "shutdown_grace", "metering"},
+        walk_map(v, {"threads", "shutdown_grace", "metering", "state_dir", "state_interval"},
                  [&](std::string_view key, const at& value) {
                      if (key == "threads") {
                          read_threads(value, out.threads);
                      } else if (key == "metering") {
                          read_bool(value, out.metering);
+                     } else if (key == "state_dir") {
+                         read_state_dir(value, out.state_dir);
+                     } else if (key == "state_interval") {
+                         read_state_interval(value, out.state_interval);
                      } else {
                          read_duration(value, true, out.shutdown_grace);
                      }
                  });
+    }
+
+    // Absolute, because a relative path would depend on the directory fulcrum was started
+    // from, and a restart from elsewhere would silently start with empty windows.
+    void read_state_dir(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return;
+        }
+        if (!text.starts_with('/')) {
+            error(v, "must be an absolute path, got '" + text +
+                         "' (e.g. /var/lib/fulcrum; leave state_dir out to not keep the windows)");
+            return;
+        }
+        out = text;
+    }
+
+    // The windows move once a second: saving more often would write the same file again.
+    void read_state_interval(const at& v, duration& out) {
+        duration value{};
+        if (!read_duration(v, false, value)) {
+            return;
+        }
+        if (value < std::chrono::seconds(1)) {
+            error(v, "must be at least 1s (the windows move once a second), got '" +
+                         v.node.Scalar() + "'");
+            return;
+        }
+        out = value;
     }
 
     // `slo` is read after the backends and frontends, which name the services it may refer to.

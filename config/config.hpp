@@ -131,6 +131,10 @@ struct global {
     duration shutdown_grace{10000}; // SIGTERM: time given to in-flight requests
     // Off only to measure what counting costs (bench/): nothing is counted then.
     bool metering = true;
+    // Where the SLI windows are saved across restarts (an absolute path); empty: systemd's
+    // $STATE_DIRECTORY when set, else not saved (app/main.cpp decides, docs/sli.md).
+    std::string state_dir;
+    duration state_interval{60000}; // a kill -9 loses at most this much of the windows
 };
 
 // What a service promises (docs/sli.md): percentages as written, 99.95 for 99.95 %.

@@ -608,6 +608,10 @@ checker::report checker::server_report(std::size_t backend, std::size_t server) 
     return {s.check.enabled, state_->states.up(backend, server), s.last_check, s.last_change};
 }
 
+sli::window_counter& checker::availability(std::size_t backend) {
+    return state_->availability[backend];
+}
+
 std::shared_ptr<prometheus::Collectable> checker::metrics() const {
     return metrics_;
 }

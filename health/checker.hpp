@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "health/server_states.hpp"
+#include "sli/windows.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <prometheus/collectable.h>
@@ -57,6 +58,10 @@ public:
     void stop();
 
     report server_report(std::size_t backend, std::size_t server) const;
+
+    // A backend's data-plane availability windows (UP server-seconds over server-seconds),
+    // for persistence (sli::state_file). On the control thread only.
+    sli::window_counter& availability(std::size_t backend);
 
     // fulcrum_server_up, fulcrum_server_admin_state, fulcrum_server_check_duration_seconds,
     // fulcrum_server_check_failures_total, fulcrum_server_transitions_total,

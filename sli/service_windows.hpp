@@ -32,12 +32,17 @@ public:
     const window_counter& counter(std::size_t service) const {
         return services_[service].availability;
     }
+    window_counter& counter(std::size_t service) { return services_[service].availability; }
     objective availability_objective(std::size_t service) const {
         return services_[service].availability_target;
     }
     // nullptr when the service has no latency objective.
     const latency_sli* latency(std::size_t service) const {
         const auto& l = services_[service].latency;
+        return l ? &*l : nullptr;
+    }
+    latency_sli* latency(std::size_t service) {
+        auto& l = services_[service].latency;
         return l ? &*l : nullptr;
     }
 

@@ -98,4 +98,28 @@ window_counter::counts window_counter::over(window w, wall_clock::time_point now
     return sum;
 }
 
+std::vector<window_counter::saved_bucket> window_counter::saved() const {
+    std::vector<saved_bucket> out;
+    for (window w : all_windows) {
+        for (const bucket& b : buckets_[index_of(w)]) {
+            if (b.number >= 0) {
+                out.push_back({w, b.number, b.value});
+            }
+        }
+    }
+    return out;
+}
+
+void window_counter::restore(const saved_bucket& saved) {
+    bucket& b = buckets_[index_of(saved.w)][slot_of(saved.number)];
+    if (b.number > saved.number) {
+        return;
+    }
+    if (b.number < saved.number) {
+        b = bucket{saved.number, {}};
+    }
+    b.value.good += saved.value.good;
+    b.value.total += saved.value.total;
+}
+
 } // namespace fulcrum::sli

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 // Rolling windows over which the SLI is reported (../shared/DESIGN.md, "SLI semantics").
 namespace fulcrum::sli {
@@ -33,6 +34,21 @@ public:
     void add(wall_clock::time_point now, std::uint64_t good, std::uint64_t total);
     // What was added during the window ending at `now` (buckets older than 60 widths dropped).
     counts over(window w, wall_clock::time_point now) const;
+
+    // The buckets as kept, for persistence (sli/state_file.hpp). A bucket number is the
+    // wall-clock seconds since the epoch over the bucket width (1/60 of the window), so it
+    // means the same span of time after a restart, and a bucket that has left its window by
+    // then is simply not counted.
+    struct saved_bucket {
+        window w = window::m5;
+        std::int64_t number = 0; // >= 0
+        counts value;
+    };
+    // Every bucket written so far.
+    std::vector<saved_bucket> saved() const;
+    // Puts a bucket back in its slot, unless the slot holds a newer one; into a bucket of the
+    // same number its counts are added.
+    void restore(const saved_bucket& b);
 
 private:
     struct bucket {

@@ -81,6 +81,8 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(c.global.threads, 4u);
     EXPECT_EQ(c.global.shutdown_grace, 15s);
     EXPECT_TRUE(c.global.metering);
+    EXPECT_EQ(c.global.state_dir, "/var/lib/fulcrum");
+    EXPECT_EQ(c.global.state_interval, 30s);
     ASSERT_EQ(c.frontends.size(), 2u);
     const frontend& http = c.frontends[0];
     EXPECT_EQ(http.bind, (std::vector<endpoint>{{"0.0.0.0", 80}, {"::", 80}}));
@@ -158,6 +160,8 @@ TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
     EXPECT_EQ(c.global.threads, 0u);
     EXPECT_EQ(c.global.shutdown_grace, 10s);
     EXPECT_TRUE(c.global.metering);
+    EXPECT_EQ(c.global.state_dir, "");
+    EXPECT_EQ(c.global.state_interval, 60s);
     EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
     const frontend& f = c.frontends[0];
     EXPECT_TRUE(f.forwardfor);
@@ -504,6 +508,28 @@ TEST(config_errors, bad_durations) {
     EXPECT_FALSE(load_ok(with_defaults("global: {metering: false}\n")).global.metering);
     EXPECT_EQ(errors_of(with_defaults("global: {metering: off}\n")),
               (strings{"t.yaml:1:20: global.metering: expected true or false, got 'off'"}));
+}
+
+TEST(config_errors, state_dir_and_interval) {
+    const config c =
+        load_ok(with_defaults("global: {state_dir: /tmp/fulcrum-state, state_interval: 1s}\n"));
+    EXPECT_EQ(c.global.state_dir, "/tmp/fulcrum-state");
+    EXPECT_EQ(c.global.state_interval, 1s);
+    EXPECT_EQ(errors_of(with_defaults("global: {state_dir: var/lib/fulcrum}\n")),
+              (strings{"t.yaml:1:21: global.state_dir: must be an absolute path, got "
+                       "'var/lib/fulcrum' (e.g. /var/lib/fulcrum; leave state_dir out to not "
+                       "keep the windows)"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {state_dir: [/a]}\n")),
+              (strings{"t.yaml:1:21: global.state_dir: expected a string, got a list"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {state_interval: 500ms}\n")),
+              (strings{"t.yaml:1:26: global.state_interval: must be at least 1s (the windows "
+                       "move once a second), got '500ms'"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {state_interval: 60}\n")),
+              (strings{"t.yaml:1:26: global.state_interval: invalid duration '60' (missing unit: "
+                       "add one of ms, s, m, h, d, e.g. 60s)"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {state_dri: /a}\n")),
+              (strings{"t.yaml:1:10: global.state_dri: unknown key 'state_dri' (did you mean "
+                       "'state_dir'?)"}));
 }
 
 TEST(config_errors, timeouts_on_the_wrong_side) {

@@ -585,4 +585,28 @@ TEST(checker_metrics, availability_counts_down_server_seconds) {
     })) << r.metrics();
 }
 
+TEST(checker_metrics, restored_availability_windows_count_in_the_ratio) {
+    // As after a restart: 1000 DOWN server-seconds of the current 12 h bucket come back from
+    // the state file; only the 30d window holds them.
+    listener l;
+    rig r(one_server(l.port(), tcp_check()));
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(
+        fulcrum::sli::wall_clock::now().time_since_epoch());
+    r.control.call([&] {
+        r.health.availability(0).restore(
+            {fulcrum::sli::window::d30, seconds.count() / 43200, {0, 1000}});
+    });
+    ASSERT_TRUE(eventually([&] {
+        return contains(
+            r.metrics(),
+            R"(fulcrum_sli_backend_availability_ratio{backend="app_pool",window="5m"} 1)");
+    })) << r.metrics();
+    const std::string text = r.metrics();
+    const std::string key =
+        R"(fulcrum_sli_backend_availability_ratio{backend="app_pool",window="30d"} )";
+    const auto at = text.find(key);
+    ASSERT_NE(at, std::string::npos) << text;
+    EXPECT_LT(std::stod(text.substr(at + key.size())), 0.05) << text;
+}
+
 } // namespace

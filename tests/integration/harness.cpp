@@ -291,6 +291,7 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
     std::string yaml =
         "global: {threads: " + std::to_string(options.threads) +
         ", shutdown_grace: " + options.shutdown_grace +
+        (options.global_extra.empty() ? std::string() : ", " + options.global_extra) +
         "}\n"
         "admin: {bind: 127.0.0.1:0" +
         (options.admin_token_file.empty() ? std::string()

@@ -134,6 +134,7 @@ struct config_options {
     std::string backend_extra;    // further keys of the backend, indented 4 spaces
     std::string admin_token_file; // admin.token_file, empty for none
     std::string shutdown_grace = "5s";
+    std::string global_extra; // further keys of global, e.g. "state_dir: /tmp/x"
     int threads = 2;
 };
 // A config with one frontend "http" on 127.0.0.1:0 and one backend "app_pool".

@@ -99,4 +99,34 @@ TEST(windows, one_sample_a_second_gives_an_exact_ratio) {
     EXPECT_EQ(counts.good, 570u);
 }
 
+TEST(windows, saved_buckets_restored_into_a_new_counter_give_the_same_counts) {
+    window_counter c;
+    c.add(t0, 1, 1);
+    c.add(t0 + 7min, 2, 3);
+    c.add(t0 + 26h, 4, 4);
+    window_counter copy;
+    for (const auto& b : c.saved()) {
+        copy.restore(b);
+    }
+    for (const auto at : {t0 + 26h, t0 + 27h, t0 + 72h, t0 + 720h}) {
+        for (window w : fulcrum::sli::all_windows) {
+            EXPECT_EQ(copy.over(w, at).total, c.over(w, at).total) << fulcrum::sli::name(w);
+            EXPECT_EQ(copy.over(w, at).good, c.over(w, at).good) << fulcrum::sli::name(w);
+        }
+    }
+    EXPECT_EQ(copy.over(window::d30, t0 + 26h).total, 8u);
+    EXPECT_TRUE(window_counter().saved().empty());
+}
+
+TEST(windows, restore_adds_to_the_same_bucket_and_never_replaces_a_newer_one) {
+    window_counter c;
+    c.add(t0 + 300s, 1, 1); // the slot of t0's 5m bucket, one window later
+    const std::int64_t t0_bucket = 1'700'006'400 / 5;
+    c.restore({window::m5, t0_bucket, {5, 5}});
+    EXPECT_EQ(c.over(window::m5, t0 + 300s).total, 1u);
+    c.restore({window::m5, t0_bucket + 60, {2, 3}});
+    EXPECT_EQ(c.over(window::m5, t0 + 300s).total, 4u);
+    EXPECT_EQ(c.over(window::m5, t0 + 300s).good, 3u);
+}
+
 } // namespace
