@@ -158,11 +158,12 @@ struct failover {
     unsigned priority = 100; // 1..255; the higher one is ACTIVE when both are healthy
     bool preempt = false;    // may a recovered higher-priority node take the role back?
     duration preempt_delay{0};
-    endpoint peer;            // the peer's admin listener, where its /healthz is asked
-    duration interval{1000};  // one peer question and one decision per interval
-    unsigned fall = 3;        // consecutive missed or unhealthy answers: the peer is down
-    unsigned rise = 2;        // consecutive healthy answers: the peer is up again
-    duration hold_down{5000}; // after a transition, none but into FAULT for this long
+    endpoint peer;           // the peer's admin listener, where its /healthz is asked
+    duration interval{1000}; // one peer question and one decision per interval
+    unsigned fall = 3;       // consecutive missed or unhealthy answers: the peer is down
+    unsigned rise = 2;       // consecutive healthy answers: the peer is up again
+    // After a transition, none for this long but into FAULT or a yield to a winning peer.
+    duration hold_down{5000};
     failover_hooks hooks;
     std::optional<struct reserved_ip> reserved_ip;
 };

@@ -221,19 +221,13 @@ void controller::change(time_point now, role to, std::string reason, output& out
         }
         break;
     case role::passive:
-        if (on_passive_) {
-            out.actions.push_back(action{.what = action::kind::run_hook,
-                                         .hook = hook::on_passive,
-                                         .previous = entered_from_,
-                                         .id = ++next_id_});
-        }
-        break;
     case role::fault:
-        if (on_fault_) {
-            out.actions.push_back(action{.what = action::kind::run_hook,
-                                         .hook = hook::on_fault,
-                                         .previous = entered_from_,
-                                         .id = ++next_id_});
+        if (to == role::passive ? on_passive_ : on_fault_) {
+            out.actions.push_back(
+                action{.what = action::kind::run_hook,
+                       .hook = to == role::passive ? hook::on_passive : hook::on_fault,
+                       .previous = entered_from_,
+                       .id = ++next_id_});
         }
         break;
     }
