@@ -222,6 +222,35 @@ bool valid_check_host(std::string_view host) {
            host.substr(colon + 1).size() <= 5 && valid_host(host.substr(0, colon));
 }
 
+// scheme://host[:port][/path], with no user, query or fragment: a base that paths append to.
+bool valid_base_url(std::string_view url) {
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        rest = url.substr(8);
+    } else if (url.starts_with("http://")) {
+        rest = url.substr(7);
+    } else {
+        return false;
+    }
+    const auto slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    const std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+    if (path.find_first_of("?#") != std::string_view::npos || !valid_check_path(path)) {
+        return false;
+    }
+    std::string_view host = authority;
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos && !authority.ends_with(']')) {
+        std::uint64_t port = 0;
+        const std::string_view digits = authority.substr(colon + 1);
+        if (digits.size() > 5 || !parse_digits(digits, port) || port == 0 || port > 65535) {
+            return false;
+        }
+        host = authority.substr(0, colon);
+    }
+    return valid_host(host);
+}
+
 // In the largest unit that states it exactly: "1s", "1500ms", "2m".
 std::string format_duration(duration d) {
     static constexpr std::pair<std::int64_t, std::string_view> units[] = {
@@ -652,17 +681,20 @@ private:
         if (!expect_map(root)) {
             return;
         }
-        std::optional<at> global_at, admin_at, defaults_at, frontends_at, backends_at, slo_at;
-        auto seen = walk_map(root, {"global", "admin", "defaults", "frontends", "backends", "slo"},
-                             [&](std::string_view key, const at& v) {
-                                 auto& slot = key == "global"      ? global_at
-                                              : key == "admin"     ? admin_at
-                                              : key == "defaults"  ? defaults_at
-                                              : key == "frontends" ? frontends_at
-                                              : key == "slo"       ? slo_at
-                                                                   : backends_at;
-                                 slot = v;
-                             });
+        std::optional<at> global_at, admin_at, defaults_at, frontends_at, backends_at, slo_at,
+            failover_at;
+        auto seen = walk_map(
+            root, {"global", "admin", "defaults", "frontends", "backends", "slo", "failover"},
+            [&](std::string_view key, const at& v) {
+                auto& slot = key == "global"      ? global_at
+                             : key == "admin"     ? admin_at
+                             : key == "defaults"  ? defaults_at
+                             : key == "frontends" ? frontends_at
+                             : key == "backends"  ? backends_at
+                             : key == "slo"       ? slo_at
+                                                  : failover_at;
+                slot = v;
+            });
         require(root, seen, "frontends");
         require(root, seen, "backends");
 
@@ -676,6 +708,9 @@ private:
         // binding it must be told why it clashes with a line it cannot see.
         binds_.emplace(out.admin.bind.to_string(),
                        "already used by the admin listener; set admin.bind to move it");
+        if (failover_at) {
+            read_failover(*failover_at, out.admin, out.failover.emplace());
+        }
         if (defaults_at) {
             read_defaults(*defaults_at);
         }
@@ -895,6 +930,190 @@ private:
                 claim_bind(value, out.bind);
             }
         });
+    }
+
+    void read_failover(const at& v, const struct admin& admin, struct failover& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen = walk_map(v,
+                             {"node", "priority", "preempt", "preempt_delay", "peer", "interval",
+                              "fall", "rise", "hold_down", "hooks", "reserved_ip"},
+                             [&](std::string_view key, const at& value) {
+                                 if (key == "node") {
+                                     read_name(value, out.node);
+                                 } else if (key == "priority") {
+                                     std::uint64_t priority = 0;
+                                     if (read_integer(value, 1, 255, priority)) {
+                                         out.priority = static_cast<unsigned>(priority);
+                                     }
+                                 } else if (key == "preempt") {
+                                     read_bool(value, out.preempt);
+                                 } else if (key == "preempt_delay") {
+                                     read_duration(value, true, out.preempt_delay);
+                                 } else if (key == "peer") {
+                                     read_peer(value, admin, out.peer);
+                                 } else if (key == "interval") {
+                                     read_duration(value, false, out.interval);
+                                 } else if (key == "fall" || key == "rise") {
+                                     std::uint64_t count = 0;
+                                     if (read_integer(value, 1, 100, count)) {
+                                         (key == "fall" ? out.fall : out.rise) =
+                                             static_cast<unsigned>(count);
+                                     }
+                                 } else if (key == "hold_down") {
+                                     read_duration(value, true, out.hold_down);
+                                 } else if (key == "hooks") {
+                                     read_hooks(value, out.hooks, seen_reserved_ip(v));
+                                 } else {
+                                     read_reserved_ip(value, out.reserved_ip.emplace());
+                                 }
+                             });
+        require(v, seen, "node");
+        require(v, seen, "peer", "the peer's admin address, e.g. 10.132.20.11:9100");
+        const bool has_hooks = std::find(seen.begin(), seen.end(), "hooks") != seen.end();
+        if (!has_hooks && !seen_reserved_ip(v)) {
+            error(v, "missing required key 'reserved_ip' or 'hooks' (becoming ACTIVE must move "
+                     "something: the built-in reserved IP, or an on_active hook)");
+        }
+    }
+
+    // Whether the failover map has a reserved_ip key at all, wherever it is written: hooks may
+    // come first in the file.
+    static bool seen_reserved_ip(const at& failover) {
+        for (const auto& entry : failover.node) {
+            if (entry.first.IsScalar() && entry.first.Scalar() == "reserved_ip") {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The peer is the other node: its own admin address here is a copy-paste slip that would
+    // make the node watch itself.
+    void read_peer(const at& v, const struct admin& admin, endpoint& out) {
+        endpoint address;
+        if (!read_endpoint(v, false, address)) {
+            return;
+        }
+        if (address == admin.bind) {
+            error(v, "'" + v.node.Scalar() +
+                         "' is this node's own admin address (admin.bind): peer is the other "
+                         "node's");
+            return;
+        }
+        out = std::move(address);
+    }
+
+    void read_hooks(const at& v, failover_hooks& out, bool reserved_ip) {
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen = walk_map(v, {"on_active", "on_passive", "on_fault", "timeout"},
+                             [&](std::string_view key, const at& value) {
+                                 if (key == "timeout") {
+                                     read_duration(value, false, out.timeout);
+                                 } else {
+                                     read_argv(value, key == "on_active"    ? out.on_active
+                                                      : key == "on_passive" ? out.on_passive
+                                                                            : out.on_fault);
+                                 }
+                             });
+        if (!reserved_ip) {
+            require(v, seen, "on_active",
+                    "without failover.reserved_ip, becoming ACTIVE must run a hook that moves "
+                    "the address");
+        }
+    }
+
+    // A command as an argv list: the program by absolute path, then its arguments, passed as
+    // they are (posix_spawn, no shell, no PATH lookup), so no value can be reinterpreted.
+    void read_argv(const at& v, std::vector<std::string>& out) {
+        if (!v.node.IsSequence()) {
+            if (v.node.IsScalar()) {
+                error(v, "expected a list of arguments, got a string (write [\"/path/to/program\", "
+                         "\"arg\", ...]: hooks run without a shell)");
+            } else {
+                error(v, "expected a list of arguments, got " + describe(v.node));
+            }
+            return;
+        }
+        if (v.node.size() == 0) {
+            error(v, "expected at least one argument (the program to run)");
+            return;
+        }
+        std::vector<std::string> argv;
+        bool valid = true;
+        std::size_t index = 0;
+        for (const YAML::Node& item : v.node) {
+            const at arg = v.item(item, index);
+            std::string text;
+            if (!read_string(arg, text)) {
+                valid = false;
+            } else if (text.find('\0') != std::string::npos) {
+                error(arg, "must not contain a NUL character");
+                valid = false;
+            } else if (index == 0 && !text.starts_with('/')) {
+                error(arg, "must be an absolute path (hooks run without a shell or PATH lookup), "
+                           "got '" +
+                               text + "'");
+                valid = false;
+            }
+            argv.push_back(std::move(text));
+            ++index;
+        }
+        if (valid) {
+            out = std::move(argv);
+        }
+    }
+
+    void read_reserved_ip(const at& v, struct reserved_ip& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen = walk_map(
+            v, {"address", "token_file", "api_base", "metadata_base", "recheck"},
+            [&](std::string_view key, const at& value) {
+                if (key == "address") {
+                    std::string text;
+                    if (read_string(value, text) && !parse_ip(text, AF_INET, out.address)) {
+                        error(value, "invalid reserved IP '" + text +
+                                         "' (expected an IPv4 address, e.g. 203.0.113.10)");
+                    }
+                } else if (key == "token_file") {
+                    if (read_string(value, out.token_file) && out.token_file.empty()) {
+                        error(value, "must not be empty (the file that holds the "
+                                     "DigitalOcean API token)");
+                    }
+                } else if (key == "api_base") {
+                    read_base_url(value, out.api_base);
+                } else if (key == "metadata_base") {
+                    read_base_url(value, out.metadata_base);
+                } else {
+                    read_duration(value, false, out.recheck);
+                }
+            });
+        require(v, seen, "address");
+        require(v, seen, "token_file", "the file that holds the DigitalOcean API token");
+    }
+
+    // "https://api.digitalocean.com", "http://127.0.0.1:8080/prefix": a scheme, a host and an
+    // optional port and path, stored without a trailing '/'.
+    void read_base_url(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return;
+        }
+        if (!valid_base_url(text)) {
+            error(v, "invalid URL '" + text +
+                         "' (expected http:// or https://, a host and an optional port and "
+                         "path, e.g. https://api.digitalocean.com)");
+            return;
+        }
+        while (text.ends_with('/')) {
+            text.pop_back();
+        }
+        out = std::move(text);
     }
 
     void read_defaults(const at& v) {

@@ -158,12 +158,50 @@ struct slo {
     const objectives& of(std::string_view service) const;
 };
 
+// failover.hooks: commands run when this node's role changes, each an argv list (never a shell
+// string); empty: no hook. docs/failover.md gives the environment they see.
+struct failover_hooks {
+    std::vector<std::string> on_active;
+    std::vector<std::string> on_passive;
+    std::vector<std::string> on_fault;
+    duration timeout{30000}; // then SIGTERM to the hook's process group, and SIGKILL
+};
+
+// failover.reserved_ip: the built-in action that assigns a DigitalOcean reserved IP to this
+// droplet on becoming ACTIVE.
+struct reserved_ip {
+    std::string address;    // IPv4 literal, normalised
+    std::string token_file; // the API token; must not be group or world readable
+    // Without a trailing slash, so that paths append: api_base + "/v2/reserved_ips/...".
+    std::string api_base = "https://api.digitalocean.com";
+    std::string metadata_base = "http://169.254.169.254";
+    duration recheck{10000}; // how often an ACTIVE node asks who holds the IP
+};
+
+// The built-in failover controller of an active-passive pair. Defaults follow keepalived's
+// where it has one (priority 100, preempt_delay 0); docs/configuration.md gives the reasons.
+struct failover {
+    std::string node;        // this node's name, unique in the pair; breaks priority ties
+    unsigned priority = 100; // 1..255; the higher one is ACTIVE when both are healthy
+    bool preempt = false;    // may a recovered higher-priority node take the role back?
+    duration preempt_delay{0};
+    endpoint peer;           // the peer's admin listener, where its /healthz is asked
+    duration interval{1000}; // one peer question and one decision per interval
+    unsigned fall = 3;       // consecutive missed or unhealthy answers: the peer is down
+    unsigned rise = 2;       // consecutive healthy answers: the peer is up again
+    // After a transition, none for this long but into FAULT or a yield to a winning peer.
+    duration hold_down{5000};
+    failover_hooks hooks;
+    std::optional<struct reserved_ip> reserved_ip;
+};
+
 struct config {
     struct global global;
     struct admin admin;
     std::vector<frontend> frontends;
     std::vector<backend> backends;
     struct slo slo;
+    std::optional<struct failover> failover; // absent: no failover controller
 };
 
 // One problem found in a file, located at the YAML node that is wrong.

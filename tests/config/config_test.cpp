@@ -153,6 +153,28 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(api1.interval, 2s);
     EXPECT_EQ(api1.timeout, 1s);
     EXPECT_FALSE(api.servers[1].check.enabled);
+
+    ASSERT_TRUE(c.failover.has_value());
+    const failover& f = *c.failover;
+    EXPECT_EQ(f.node, "lb-1");
+    EXPECT_EQ(f.priority, 150u);
+    EXPECT_TRUE(f.preempt);
+    EXPECT_EQ(f.preempt_delay, 30s);
+    EXPECT_EQ(f.peer, (endpoint{"10.132.20.11", 9100}));
+    EXPECT_EQ(f.interval, 1s);
+    EXPECT_EQ(f.fall, 3u);
+    EXPECT_EQ(f.rise, 2u);
+    EXPECT_EQ(f.hold_down, 5s);
+    EXPECT_EQ(f.hooks.on_active, (strings{"/usr/local/bin/notify", "--role", "active"}));
+    EXPECT_EQ(f.hooks.on_passive, (strings{"/usr/local/bin/notify", "--role", "passive"}));
+    EXPECT_EQ(f.hooks.on_fault, (strings{"/usr/local/bin/notify", "--role", "fault"}));
+    EXPECT_EQ(f.hooks.timeout, 20s);
+    ASSERT_TRUE(f.reserved_ip.has_value());
+    EXPECT_EQ(f.reserved_ip->address, "203.0.113.10");
+    EXPECT_EQ(f.reserved_ip->token_file, "/etc/fulcrum/do.token");
+    EXPECT_EQ(f.reserved_ip->api_base, "https://api.digitalocean.com");
+    EXPECT_EQ(f.reserved_ip->metadata_base, "http://169.254.169.254");
+    EXPECT_EQ(f.reserved_ip->recheck, 10s);
 }
 
 TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
@@ -350,7 +372,7 @@ backends:
                        "name, address, weight, check)"}));
     EXPECT_EQ(errors_of(with_defaults("listen: x\n")),
               (strings{"t.yaml:1:1: listen: unknown key 'listen' (valid keys: global, admin, "
-                       "defaults, frontends, backends, slo)"}));
+                       "defaults, frontends, backends, slo, failover)"}));
     EXPECT_EQ(errors_of(with_defaults("admin: {port: 9100}\n")),
               (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind, "
                        "token_file)"}));
@@ -1217,6 +1239,235 @@ backends:
                   "t.yaml:9:42: backends[0].servers[0].health_check: 'health_check' applies to "
                   "backends and defaults: on a server, write check: {...} (or check: false)",
               }));
+}
+
+// ---- failover
+
+TEST(config_failover, absent_unless_written) {
+    EXPECT_FALSE(load_ok(minimal).failover.has_value());
+}
+
+TEST(config_failover, defaults_with_the_built_in_reserved_ip) {
+    config c = load_ok(with_defaults(R"(failover:
+  node: lb-2
+  peer: 10.132.20.10:9100
+  reserved_ip: {address: 203.0.113.10, token_file: /etc/fulcrum/do.token}
+)"));
+    ASSERT_TRUE(c.failover.has_value());
+    const failover& f = *c.failover;
+    EXPECT_EQ(f.node, "lb-2");
+    EXPECT_EQ(f.priority, 100u);
+    EXPECT_FALSE(f.preempt);
+    EXPECT_EQ(f.preempt_delay, 0s);
+    EXPECT_EQ(f.peer, (endpoint{"10.132.20.10", 9100}));
+    EXPECT_EQ(f.interval, 1s);
+    EXPECT_EQ(f.fall, 3u);
+    EXPECT_EQ(f.rise, 2u);
+    EXPECT_EQ(f.hold_down, 5s);
+    // on_active may be left out: the built-in action assigns the IP.
+    EXPECT_TRUE(f.hooks.on_active.empty());
+    EXPECT_TRUE(f.hooks.on_passive.empty());
+    EXPECT_TRUE(f.hooks.on_fault.empty());
+    EXPECT_EQ(f.hooks.timeout, 30s);
+    ASSERT_TRUE(f.reserved_ip.has_value());
+    EXPECT_EQ(f.reserved_ip->api_base, "https://api.digitalocean.com");
+    EXPECT_EQ(f.reserved_ip->metadata_base, "http://169.254.169.254");
+    EXPECT_EQ(f.reserved_ip->recheck, 10s);
+}
+
+TEST(config_failover, hooks_alone_urls_and_zero_delays) {
+    config c = load_ok(with_defaults(R"(admin: {bind: "*:9100"}
+failover:
+  node: lb_1.example
+  priority: 255
+  preempt: true
+  preempt_delay: 0s
+  hold_down: 0s
+  peer: "[fd00::11]:9100"
+  fall: 1
+  rise: 100
+  hooks:
+    on_active: ["/usr/local/bin/move ip", "--to", "", "$HOME; rm -rf /"]
+)"));
+    const failover& f = *c.failover;
+    EXPECT_EQ(f.node, "lb_1.example");
+    EXPECT_EQ(f.priority, 255u);
+    EXPECT_EQ(f.peer, (endpoint{"fd00::11", 9100}));
+    EXPECT_EQ(f.fall, 1u);
+    EXPECT_EQ(f.rise, 100u);
+    EXPECT_EQ(f.hold_down, 0s);
+    // Arguments are kept exactly as written: nothing is split, expanded or quoted.
+    EXPECT_EQ(f.hooks.on_active,
+              (strings{"/usr/local/bin/move ip", "--to", "", "$HOME; rm -rf /"}));
+    EXPECT_FALSE(f.reserved_ip.has_value());
+
+    c = load_ok(with_defaults(R"(failover:
+  node: a
+  peer: 127.0.0.1:9101
+  reserved_ip:
+    address: 203.0.113.10
+    token_file: t
+    api_base: "http://127.0.0.1:8443/"
+    metadata_base: "https://[::1]:9000/prefix/"
+)"));
+    EXPECT_EQ(c.failover->reserved_ip->api_base, "http://127.0.0.1:8443");
+    EXPECT_EQ(c.failover->reserved_ip->metadata_base, "https://[::1]:9000/prefix");
+}
+
+TEST(config_failover_errors, required_keys_and_something_to_move) {
+    EXPECT_EQ(errors_of(with_defaults("failover: {priority: 10}\n")),
+              (strings{
+                  "t.yaml:1:11: failover: missing required key 'node'",
+                  "t.yaml:1:11: failover: missing required key 'peer' (the peer's admin address, "
+                  "e.g. 10.132.20.11:9100)",
+                  "t.yaml:1:11: failover: missing required key 'reserved_ip' or 'hooks' "
+                  "(becoming ACTIVE must move something: the built-in reserved IP, or an "
+                  "on_active hook)",
+              }));
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  hooks: {on_passive: [/bin/true]}
+)")),
+              (strings{"t.yaml:4:10: failover.hooks: missing required key 'on_active' (without "
+                       "failover.reserved_ip, becoming ACTIVE must run a hook that moves the "
+                       "address)"}));
+    // reserved_ip may come after hooks in the file.
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  hooks: {on_fault: [/bin/true]}
+  reserved_ip: {address: 203.0.113.10}
+)")),
+              (strings{"t.yaml:5:16: failover.reserved_ip: missing required key 'token_file' "
+                       "(the file that holds the DigitalOcean API token)"}));
+    EXPECT_EQ(errors_of(with_defaults("failover: [node]\n")),
+              (strings{"t.yaml:1:11: failover: expected a map, got a list"}));
+}
+
+TEST(config_failover_errors, bad_scalars) {
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: "lb 1"
+  priority: 0
+  preempt: yes
+  preempt_delay: 30
+  peer: "*:9100"
+  interval: 0s
+  fall: 0
+  rise: 101
+  hold_down: -1s
+  hooks: {on_active: [/bin/true], timeout: 0ms}
+)")),
+              (strings{
+                  "t.yaml:2:9: failover.node: invalid name 'lb 1' (use letters, digits, '_', '.' "
+                  "and '-')",
+                  "t.yaml:3:13: failover.priority: must be between 1 and 255, got 0",
+                  "t.yaml:4:12: failover.preempt: expected true or false, got 'yes'",
+                  "t.yaml:5:18: failover.preempt_delay: invalid duration '30' (missing unit: add "
+                  "one of ms, s, m, h, d, e.g. 30s)",
+                  "t.yaml:6:9: failover.peer: invalid address '*:9100' (expected IP:port, e.g. "
+                  "10.0.0.1:80 or [fd00::1]:80; host names are not resolved)",
+                  "t.yaml:7:13: failover.interval: must be greater than 0, got '0s'",
+                  "t.yaml:8:9: failover.fall: must be between 1 and 100, got 0",
+                  "t.yaml:9:9: failover.rise: must be between 1 and 100, got 101",
+                  "t.yaml:10:14: failover.hold_down: invalid duration '-1s' (expected a number "
+                  "with a unit: ms, s, m, h, d, e.g. 5s)",
+                  "t.yaml:11:44: failover.hooks.timeout: must be greater than 0, got '0ms'",
+              }));
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node:
+  peer: 10.0.0.2:0
+  hooks: {on_active: [/bin/true]}
+)")),
+              (strings{
+                  "t.yaml:2:3: failover.node: expected a string, got an empty value",
+                  "t.yaml:3:9: failover.peer: invalid port in '10.0.0.2:0' (expected 1 to 65535)",
+              }));
+}
+
+TEST(config_failover_errors, peer_must_not_be_this_nodes_admin_address) {
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 127.0.0.1:9100
+  hooks: {on_active: [/bin/true]}
+)")),
+              (strings{"t.yaml:3:9: failover.peer: '127.0.0.1:9100' is this node's own admin "
+                       "address (admin.bind): peer is the other node's"}));
+}
+
+TEST(config_failover_errors, hooks_are_argv_lists_starting_with_an_absolute_path) {
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  hooks:
+    on_active: /usr/local/bin/move-ip --to me
+    on_passive: []
+    on_fault: [move-ip, {to: me}, "a\0b"]
+    on_falt: [/bin/true]
+)")),
+              (strings{
+                  "t.yaml:5:16: failover.hooks.on_active: expected a list of arguments, got a "
+                  "string (write [\"/path/to/program\", \"arg\", ...]: hooks run without a "
+                  "shell)",
+                  "t.yaml:6:17: failover.hooks.on_passive: expected at least one argument (the "
+                  "program to run)",
+                  "t.yaml:7:16: failover.hooks.on_fault[0]: must be an absolute path (hooks run "
+                  "without a shell or PATH lookup), got 'move-ip'",
+                  "t.yaml:7:25: failover.hooks.on_fault[1]: expected a string, got a map",
+                  "t.yaml:7:35: failover.hooks.on_fault[2]: must not contain a NUL character",
+                  "t.yaml:8:5: failover.hooks.on_falt: unknown key 'on_falt' (did you mean "
+                  "'on_fault'?)",
+              }));
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  hooks: {on_active: {program: /bin/true}}
+)")),
+              (strings{"t.yaml:4:22: failover.hooks.on_active: expected a list of arguments, got "
+                       "a map"}));
+}
+
+TEST(config_failover_errors, reserved_ip_address_urls_and_token_file) {
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  prempt: true
+  reserved_ip:
+    address: "2001:db8::1"
+    token_file: ""
+    api_base: ftp://api.digitalocean.com
+    metadata_base: "http://169.254.169.254?x=1"
+    recheck: 0s
+)")),
+              (strings{
+                  "t.yaml:4:3: failover.prempt: unknown key 'prempt' (did you mean 'preempt'?)",
+                  "t.yaml:6:14: failover.reserved_ip.address: invalid reserved IP '2001:db8::1' "
+                  "(expected an IPv4 address, e.g. 203.0.113.10)",
+                  "t.yaml:7:17: failover.reserved_ip.token_file: must not be empty (the file that "
+                  "holds the DigitalOcean API token)",
+                  "t.yaml:8:15: failover.reserved_ip.api_base: invalid URL "
+                  "'ftp://api.digitalocean.com' (expected http:// or https://, a host and an "
+                  "optional port and path, e.g. https://api.digitalocean.com)",
+                  "t.yaml:9:20: failover.reserved_ip.metadata_base: invalid URL "
+                  "'http://169.254.169.254?x=1' (expected http:// or https://, a host and an "
+                  "optional port and path, e.g. https://api.digitalocean.com)",
+                  "t.yaml:10:14: failover.reserved_ip.recheck: must be greater than 0, got '0s'",
+              }));
+    for (const char* url : {"https://", "https://host:0", "https://host:99999", "https://a b",
+                            "https://user@host", "https://host/a b", "https://host#x", "host"}) {
+        const std::string yaml =
+            with_defaults(std::string("failover:\n  node: a\n  peer: 10.0.0.2:9100\n  reserved_ip: "
+                                      "{address: 203.0.113.10, token_file: t, api_base: \"") +
+                          url + "\"}\n");
+        EXPECT_EQ(errors_of(yaml).size(), 1u) << url;
+    }
+    EXPECT_EQ(errors_of(with_defaults(R"(failover:
+  node: a
+  peer: 10.0.0.2:9100
+  reserved_ip: {address: reserved.example.com, token_file: t}
+)")),
+              (strings{"t.yaml:4:26: failover.reserved_ip.address: invalid reserved IP "
+                       "'reserved.example.com' (expected an IPv4 address, e.g. 203.0.113.10)"}));
 }
 
 TEST(config_diagnostic, to_string_formats) {
