@@ -1,6 +1,6 @@
 #include "app/admin_api.hpp"
 
-#include "app/json.hpp"
+#include "http/json.hpp"
 
 #include <prometheus/text_serializer.h>
 
@@ -15,6 +15,8 @@
 #include <stdexcept>
 
 namespace fulcrum {
+
+namespace json = http::json;
 
 namespace {
 

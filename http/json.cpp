@@ -1,8 +1,8 @@
-#include "app/json.hpp"
+#include "http/json.hpp"
 
 #include <cstdio>
 
-namespace fulcrum::json {
+namespace fulcrum::http::json {
 
 std::string quote(std::string_view text) {
     std::string out = "\"";
@@ -136,4 +136,4 @@ std::optional<std::map<std::string, std::string>> parse_string_object(std::strin
     return object;
 }
 
-} // namespace fulcrum::json
+} // namespace fulcrum::http::json

@@ -1,11 +1,11 @@
-#include "app/json.hpp"
+#include "http/json.hpp"
 
 #include <gtest/gtest.h>
 
 namespace {
 
-using fulcrum::json::parse_string_object;
-using fulcrum::json::quote;
+using fulcrum::http::json::parse_string_object;
+using fulcrum::http::json::quote;
 
 TEST(json, quote_escapes_what_json_requires) {
     EXPECT_EQ(quote("app-1"), "\"app-1\"");

@@ -6,7 +6,7 @@
 #include <string_view>
 
 // The little JSON the admin API speaks: strings out, flat objects of strings in.
-namespace fulcrum::json {
+namespace fulcrum::http::json {
 
 // `text` as a quoted JSON string, with the characters JSON requires escaped.
 std::string quote(std::string_view text);
@@ -15,4 +15,4 @@ std::string quote(std::string_view text);
 // not exactly that (other value types, trailing bytes, bad escapes).
 std::optional<std::map<std::string, std::string>> parse_string_object(std::string_view text);
 
-} // namespace fulcrum::json
+} // namespace fulcrum::http::json
