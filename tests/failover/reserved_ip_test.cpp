@@ -62,6 +62,7 @@ struct stand_in_options {
     std::string scenario = "{}";
     std::optional<std::int64_t> holder = other_id; // none: the IP is assigned to no droplet
     std::string token = ::token;
+    std::vector<std::string> on_assign = {}; // --on-assign PROGRAM ARG...
 };
 
 // tests/support/do_stand_in.py as a child process, with the requests it records.
@@ -70,7 +71,7 @@ public:
     explicit stand_in(const stand_in_options& options = {}) {
         const auto& certs = certificates();
         fulcrum::testing::write_file(dir_.path() / "scenario.json", options.scenario);
-        const std::vector<std::string> argv = {
+        std::vector<std::string> argv = {
             "python3",       std::string(FULCRUM_SOURCE_DIR) + "/tests/support/do_stand_in.py",
             "--cert",        (certs / (options.certificate + ".crt")).string(),
             "--key",         (certs / (options.certificate + ".key")).string(),
@@ -80,6 +81,10 @@ public:
             "--scenario",    (dir_.path() / "scenario.json").string(),
             "--record",      (dir_.path() / "requests.jsonl").string(),
         };
+        if (!options.on_assign.empty()) {
+            argv.push_back("--on-assign");
+            argv.insert(argv.end(), options.on_assign.begin(), options.on_assign.end());
+        }
         proc_.emplace(argv, dir_.path() / "log");
         const std::regex ports(R"(api=(\d+) metadata=(\d+))");
         std::smatch found;
@@ -95,6 +100,7 @@ public:
         metadata_port_ = std::stoi(found[2]);
     }
 
+    std::string log() const { return proc_->log(); }
     int api_port() const { return api_port_; }
     std::string api_url(const std::string& host = "localhost") const {
         return "https://" + host + ":" + std::to_string(api_port_);
@@ -230,6 +236,17 @@ TEST_F(reserved_ip, assign_sends_the_documented_requests) {
     const auto now = run_awaitable(c.holder(ip));
     ASSERT_TRUE(now.ok()) << now.reason;
     EXPECT_EQ(now.droplet_id, this_id);
+}
+
+TEST_F(reserved_ip, the_stand_in_runs_on_assign_when_the_ip_has_moved) {
+    temp_dir out;
+    const auto moved = out.path() / "moved";
+    stand_in api({.on_assign = {"sh", "-c", "echo \"$1 $2\" > " + moved.string(), "sh"}});
+    auto c = client(settings_for(api));
+    const auto result = run_awaitable(c.assign(ip, this_id));
+    ASSERT_TRUE(result.ok()) << result.reason;
+    // The program has run by the time the client learns that the action completed.
+    EXPECT_EQ(fulcrum::testing::read_file(moved), "203.0.113.10 3164445\n") << api.log();
 }
 
 TEST_F(reserved_ip, an_ip_already_here_is_not_assigned_again) {
