@@ -79,7 +79,7 @@ struct http_client_settings {
 // do); the host name goes in SNI. TLS 1.2 or later.
 //
 // send() runs on the executor it is awaited on; one client may serve several exchanges at
-// once on that executor.
+// once on that executor, and must outlive them.
 class http_client {
 public:
     // Throws std::runtime_error when the CA file cannot be loaded.

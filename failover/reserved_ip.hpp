@@ -92,6 +92,8 @@ struct assign_result : api_result {
     bool moved = false; // false when the IP was on the droplet already (nothing was posted)
 };
 
+// The operations run on the executor they are awaited on (the control thread's); the client
+// must outlive them.
 class reserved_ip_client {
 public:
     // Receives each step as one line without prefix or newline, e.g. "reserved IP
