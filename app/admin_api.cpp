@@ -1,21 +1,17 @@
 #include "app/admin_api.hpp"
 
-#include "app/json.hpp"
+#include "http/json.hpp"
+#include "http/token_file.hpp"
 
 #include <prometheus/text_serializer.h>
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 
 namespace fulcrum {
+
+namespace json = http::json;
 
 namespace {
 
@@ -245,26 +241,7 @@ admin_reply admin_api::set_state(std::string_view path, std::string_view authori
 }
 
 std::string read_admin_token(const std::string& path) {
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) {
-        throw std::runtime_error("admin.token_file " + path + ": " + std::strerror(errno));
-    }
-    if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        throw std::runtime_error("admin.token_file " + path +
-                                 " can be read by group or others: chmod 600 it");
-    }
-    std::ifstream in(path);
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string token = content.str();
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
-                              token.back() == '\t')) {
-        token.pop_back();
-    }
-    if (token.empty()) {
-        throw std::runtime_error("admin.token_file " + path + " is empty");
-    }
-    return token;
+    return http::read_token_file(path, "admin.token_file");
 }
 
 } // namespace fulcrum

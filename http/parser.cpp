@@ -503,8 +503,14 @@ struct parser::impl {
         return HPE_PAUSED;
     }
 
-    static int on_body(llhttp_t* p, const char*, std::size_t length) {
-        self(p).owner.body_bytes_ += length;
+    static int on_body(llhttp_t* p, const char* at, std::size_t length) {
+        auto& owner = self(p).owner;
+        owner.body_bytes_ += length;
+        if (owner.kept_body_ != nullptr) {
+            const std::size_t kept = owner.kept_body_->size();
+            const std::size_t room = kept < owner.kept_body_max_ ? owner.kept_body_max_ - kept : 0;
+            owner.kept_body_->append(at, std::min(length, room));
+        }
         return 0;
     }
 
@@ -577,6 +583,11 @@ void parser::next_message() {
     error_status_ = 0;
     error_reason_ = {};
     body_bytes_ = 0;
+}
+
+void parser::keep_body(std::string* into, std::size_t max_bytes) {
+    kept_body_ = into;
+    kept_body_max_ = max_bytes;
 }
 
 void parser::expect_head_response(bool is_head) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace fulcrum::http {
@@ -67,6 +68,12 @@ public:
     // Body bytes counted so far in the current message (payload, without chunk framing).
     std::uint64_t body_bytes() const { return body_bytes_; }
 
+    // Appends the payload of the bodies that follow to `*into` (chunk framing removed) while
+    // it holds less than `max_bytes`; body_bytes() still counts every byte, so the caller can
+    // tell a body that did not fit. For a client that acts on a whole response; the proxy
+    // streams bodies on instead. nullptr stops it.
+    void keep_body(std::string* into, std::size_t max_bytes);
+
 private:
     struct impl;
     enum class state { idle, head, body, done, failed };
@@ -79,6 +86,8 @@ private:
     int error_status_ = 0;
     std::string_view error_reason_;
     std::uint64_t body_bytes_ = 0;
+    std::string* kept_body_ = nullptr;
+    std::size_t kept_body_max_ = 0;
 };
 
 } // namespace fulcrum::http

@@ -859,6 +859,36 @@ TEST(response_parser, close_delimited_body_ends_with_finish) {
     EXPECT_EQ(p.body_bytes(), 10u);
 }
 
+TEST(response_parser, a_kept_body_is_the_payload_without_chunk_framing) {
+    parser p(parser::mode::response, {});
+    std::string body;
+    p.keep_body(&body, 1024);
+    const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "5;ext=1\r\n{\"a\":\r\n2\r\n1}\r\n0\r\nTrailer: x\r\n\r\n";
+    // Byte by byte, so that chunk sizes and data arrive in pieces.
+    std::size_t at = 0;
+    parse_event last = parse_event::need_more;
+    while (at < wire.size() && last != parse_event::message_done) {
+        const auto r = p.feed(std::string_view(wire).substr(at, 1));
+        ASSERT_NE(r.event, parse_event::error) << p.error_reason();
+        at += r.consumed;
+        last = r.event;
+    }
+    EXPECT_EQ(last, parse_event::message_done);
+    EXPECT_EQ(body, "{\"a\":1}");
+}
+
+TEST(response_parser, a_kept_body_stops_at_its_cap_and_the_count_goes_on) {
+    parser p(parser::mode::response, {});
+    std::string body;
+    p.keep_body(&body, 4);
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+    ASSERT_EQ(p.feed(head + "0123456789").event, parse_event::head_done);
+    EXPECT_EQ(p.feed("0123456789").event, parse_event::message_done);
+    EXPECT_EQ(body, "0123");
+    EXPECT_EQ(p.body_bytes(), 10u);
+}
+
 TEST(response_parser, transfer_encoding_not_chunked_is_close_delimited) {
     const auto t = run_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz", true);
     EXPECT_FALSE(t.error) << t.error_reason;
