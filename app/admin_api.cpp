@@ -1,6 +1,7 @@
 #include "app/admin_api.hpp"
 
 #include "app/json.hpp"
+#include "app/node_health.hpp"
 
 #include <prometheus/text_serializer.h>
 
@@ -83,7 +84,8 @@ admin_reply admin_api::handle(std::string_view method, std::string_view path,
         return text(405, "only GET is served here\n");
     }
     if (path == "/healthz") {
-        return draining_ ? text(503, "draining\n") : text(200, "ok\n");
+        const auto health = assess_health(cfg_, states_, draining_);
+        return {health.healthy() ? 200 : 503, "application/json", to_json(health)};
     }
     if (path == "/metrics") {
         return metrics();
