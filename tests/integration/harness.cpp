@@ -287,7 +287,8 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
         "global: {threads: " + std::to_string(options.threads) +
         ", shutdown_grace: " + options.shutdown_grace +
         "}\n"
-        "admin: {bind: 127.0.0.1:0" +
+        "admin: {bind: " +
+        options.admin_bind +
         (options.admin_token_file.empty() ? std::string()
                                           : ", token_file: " + options.admin_token_file) +
         "}\n"
