@@ -38,6 +38,7 @@ agent() {
 expect() {
     [[ $rc == "$1" ]] || fail "$2: exit $rc, expected $1: $out"
     pass "$2 (exit $rc)"
+    [[ -z $out ]] || sed 's/^/    /' <<<"$out"
 }
 
 out=$(ocf-tester -n fulcrum -o binary="$fulcrum" -o config="$config" \
