@@ -32,17 +32,23 @@ struct http_answer {
     int status = 0;
     std::string body;
     std::string error; // why there is no answer; empty when there is one
+    bool connect_failed = false;
 };
+
+std::string describe(const tcp::endpoint& to) {
+    return config::endpoint{to.address().to_string(), to.port()}.to_string();
+}
 
 // One GET on a fresh connection, its response read with the proxy's strict parser. The body
 // is kept in its wire framing, which for the admin listener (Content-Length) is the body.
 asio::awaitable<void> get(tcp::socket& socket, tcp::endpoint to, std::string target,
                           http_answer& out) {
-    const std::string where = config::endpoint{to.address().to_string(), to.port()}.to_string();
+    const std::string where = describe(to);
     error_code ec;
     co_await socket.async_connect(to, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         out.error = "cannot connect to " + where + ": " + ec.message();
+        out.connect_failed = true;
         co_return;
     }
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + where +
@@ -106,8 +112,8 @@ http_answer fetch(const tcp::endpoint& to, const std::string& target, config::du
     // Whatever is still pending when the time is up is abandoned with the context.
     context.run_for(timeout);
     if (answer.status == 0 && answer.error.empty()) {
-        answer.error = config::endpoint{to.address().to_string(), to.port()}.to_string() +
-                       " did not answer within " + std::to_string(timeout.count()) + " ms";
+        answer.error =
+            describe(to) + " did not answer within " + std::to_string(timeout.count()) + " ms";
     }
     return answer;
 }
@@ -129,23 +135,22 @@ health_verdict check_node_health(const config::config& cfg, config::duration tim
         address = address.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
                                   : asio::ip::address(asio::ip::address_v6::loopback());
     }
-    const auto answer = fetch({address, bind.port}, "/healthz", timeout);
+    const tcp::endpoint to{address, bind.port};
+    const auto answer = fetch(to, "/healthz", timeout);
     if (!answer.error.empty()) {
         return {health_unreachable,
-                (answer.error.starts_with("cannot connect") ? "not running: " : "not answering: ") +
-                    answer.error};
+                (answer.connect_failed ? "not running: " : "not answering: ") + answer.error};
     }
-    if (answer.status != 200 && answer.status != 503) {
-        return {health_unreachable, "not answering: " + bind.to_string() + " answered " +
+    const auto health = answer.status == 200 || answer.status == 503
+                            ? parse_node_health(answer.body)
+                            : std::nullopt;
+    if (!health) {
+        return {health_unreachable, "not answering: " + describe(to) + " answered " +
                                         std::to_string(answer.status) +
-                                        " to GET /healthz (is it fulcrum's admin listener?)"};
+                                        " to GET /healthz, without fulcrum's health report (is "
+                                        "it fulcrum's admin listener?)"};
     }
-    const bool ok = answer.status == 200;
-    const auto health = parse_node_health(answer.body);
-    return {ok ? health_ok : health_unhealthy, health ? summary(*health)
-                                                      : std::string(ok ? "healthy" : "unhealthy") +
-                                                            ": /healthz answered " +
-                                                            std::to_string(answer.status)};
+    return {health->healthy() ? health_ok : health_unhealthy, summary(*health)};
 }
 
 } // namespace fulcrum

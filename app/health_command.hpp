@@ -21,8 +21,8 @@ struct health_verdict {
 };
 
 // Asks the admin listener of the fulcrum that runs `cfg` (admin.bind; a wildcard address is
-// asked on loopback) for GET /healthz, giving up after `timeout`. The HTTP status decides
-// (200 healthy, 503 not); the JSON body says why.
+// asked on loopback) for GET /healthz, giving up after `timeout`. Only fulcrum's own report
+// (node_health's JSON, with 200 or 503) is a verdict; anything else counts as no answer.
 health_verdict check_node_health(const config::config& cfg, config::duration timeout);
 
 } // namespace fulcrum

@@ -124,6 +124,17 @@ TEST_F(health_command, a_listener_that_never_answers_says_3_after_the_timeout) {
     EXPECT_EQ(hung.out, "not answering: 127.0.0.1:" + port + " did not answer within 300 ms\n");
 }
 
+TEST_F(health_command, another_service_on_the_admin_port_says_3_even_when_it_answers_200) {
+    config_options options;
+    options.admin_bind = app1.address();
+    write_file(config, config_yaml({{"app-1", app1.address()}}, options));
+    const auto wrong = health(config);
+    EXPECT_EQ(wrong.code, 3) << wrong.out;
+    EXPECT_EQ(wrong.out, "not answering: " + app1.address() +
+                             " answered 200 to GET /healthz, without fulcrum's health report (is "
+                             "it fulcrum's admin listener?)\n");
+}
+
 TEST_F(health_command, usage_and_configuration_errors_say_2) {
     config_options options;
     write_file(config, config_yaml({{"app-1", app1.address()}}, options));
