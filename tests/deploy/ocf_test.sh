@@ -8,12 +8,16 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-agent=$source_dir/deploy/pacemaker/fulcrum
 [[ $(id -u) == 0 ]] || fail "run as root"
 command -v ocf-tester >/dev/null || fail "ocf-tester missing: scripts/setup installs resource-agents"
 
-# fulcrum reads its configuration as user nobody below.
+# fulcrum reads its configuration as user nobody below, and ocf-tester runs the agent as
+# nobody: a copy here works wherever the checkout is (a home directory nobody cannot enter).
 chmod 755 "$work"
+[[ -x $source_dir/deploy/pacemaker/fulcrum ]] || fail "deploy/pacemaker/fulcrum is not executable"
+mkdir "$work/ocf"
+agent=$work/ocf/fulcrum
+cp "$source_dir/deploy/pacemaker/fulcrum" "$agent"
 
 start_nginx app-1
 app1_pid=$nginx_pid
