@@ -1,5 +1,6 @@
 #include "app/admin_api.hpp"
 
+#include "app/node_health.hpp"
 #include "http/json.hpp"
 #include "http/token_file.hpp"
 
@@ -126,7 +127,8 @@ admin_reply admin_api::handle(std::string_view method, std::string_view path,
         return text(405, "only GET is served here\n");
     }
     if (path == "/healthz") {
-        return draining_ ? text(503, "draining\n") : text(200, "ok\n");
+        const auto health = assess_health(cfg_, states_, draining_);
+        return {health.healthy() ? 200 : 503, "application/json", to_json(health)};
     }
     if (path == "/metrics") {
         return metrics();

@@ -21,7 +21,8 @@ struct admin_reply {
 };
 
 // What the admin listener answers, apart from the HTTP transport:
-//   GET  /healthz                                   200 while serving, 503 while draining
+//   GET  /healthz                                   this node's health as JSON (node_health):
+//                                                   200 when healthy, 503 otherwise
 //   GET  /metrics                                   Prometheus text format
 //   GET  /sli                                       the direct SLI of every service, as JSON
 //   GET  /admin/servers                             every server's state, as JSON

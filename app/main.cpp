@@ -1,4 +1,5 @@
 #include "app/admin.hpp"
+#include "app/health_command.hpp"
 #include "app/sli_state.hpp"
 #include "config/config.hpp"
 #include "health/checker.hpp"
@@ -34,22 +35,34 @@ namespace asio = boost::asio;
 using namespace fulcrum;
 
 constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
+       fulcrum health -c FILE [--timeout DURATION]
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
                       file:line:col errors otherwise
   -h, --help          this text
       --version       print the version
+
+fulcrum health asks the fulcrum running with FILE (its admin listener) whether this
+node is healthy, prints one line and exits 0 healthy, 1 unhealthy or draining,
+2 usage or configuration error, 3 not running or no answer within --timeout
+(default 2s).
 )";
 
 struct options {
+    std::string command; // empty: serve (or --check); "health"
     std::string config_path;
     bool check = false;
+    config::duration timeout{2000};
 };
 
 // Returns the exit code to leave with, or -1 to go on.
 int parse_arguments(int argc, char** argv, options& out) {
-    for (int i = 1; i < argc; ++i) {
+    int i = 1;
+    if (argc > 1 && std::string_view(argv[1]) == "health") {
+        out.command = argv[i++];
+    }
+    for (; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "-h" || arg == "--help") {
             std::fputs(usage.data(), stdout);
@@ -59,10 +72,17 @@ int parse_arguments(int argc, char** argv, options& out) {
             std::puts("fulcrum 0.1.0");
             return 0;
         }
-        if (arg == "--check") {
+        if (arg == "--check" && out.command.empty()) {
             out.check = true;
         } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             out.config_path = argv[++i];
+        } else if (arg == "--timeout" && out.command == "health" && i + 1 < argc) {
+            if (!config::parse_duration(argv[++i], out.timeout) || out.timeout.count() <= 0) {
+                std::fprintf(stderr,
+                             "fulcrum: --timeout '%s': expected a duration above 0 such as 2s\n",
+                             argv[i]);
+                return 2;
+            }
         } else {
             std::fprintf(stderr, "fulcrum: unknown argument '%s'\n%s", argv[i], usage.data());
             return 2;
@@ -232,7 +252,12 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) {
         std::fprintf(stderr, "fulcrum: %s: %zu error%s\n", opts.config_path.c_str(),
                      loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
-        return 1;
+        return opts.command == "health" ? health_usage_error : 1;
+    }
+    if (opts.command == "health") {
+        const auto verdict = check_node_health(loaded.value, opts.timeout);
+        std::printf("%s\n", verdict.line.c_str());
+        return verdict.code;
     }
     if (opts.check) {
         std::printf("%s: configuration is valid\n", opts.config_path.c_str());

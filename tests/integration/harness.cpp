@@ -293,7 +293,8 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
         ", shutdown_grace: " + options.shutdown_grace +
         (options.global_extra.empty() ? std::string() : ", " + options.global_extra) +
         "}\n"
-        "admin: {bind: 127.0.0.1:0" +
+        "admin: {bind: " +
+        options.admin_bind +
         (options.admin_token_file.empty() ? std::string()
                                           : ", token_file: " + options.admin_token_file) +
         "}\n"

@@ -119,6 +119,29 @@ TEST_F(health, with_every_server_down_the_answer_is_503_at_once) {
         << "no connect was attempted: " << lb.log().substr(log_before);
 }
 
+TEST_F(health, healthz_says_503_unhealthy_when_the_frontend_has_no_server_up_and_200_once_one_is) {
+    config_options options;
+    options.backend_extra = fast_checks;
+    fulcrum_process lb(config_yaml(servers(), options));
+    ASSERT_TRUE(eventually([&] { return checked_up(lb, "app-1") && checked_up(lb, "app-2"); }));
+    const auto healthy = get(lb.admin_port(), "/healthz");
+    EXPECT_EQ(healthy.status, 200);
+    EXPECT_NE(healthy.head.find("Content-Type: application/json"), std::string::npos);
+    EXPECT_EQ(healthy.body, "{\"status\": \"ok\", \"healthy\": true, \"frontends\": "
+                            "[{\"name\": \"http\", \"listening\": true, \"servers_up\": 2}]}\n");
+
+    app1.stop();
+    app2.stop();
+    ASSERT_TRUE(eventually([&] { return get(lb.admin_port(), "/healthz").status == 503; }));
+    EXPECT_EQ(get(lb.admin_port(), "/healthz").body,
+              "{\"status\": \"unhealthy\", \"healthy\": false, \"frontends\": "
+              "[{\"name\": \"http\", \"listening\": true, \"servers_up\": 0}]}\n");
+
+    app2.restart();
+    ASSERT_TRUE(eventually([&] { return get(lb.admin_port(), "/healthz").status == 200; }));
+    EXPECT_NE(get(lb.admin_port(), "/healthz").body.find("\"servers_up\": 1"), std::string::npos);
+}
+
 class admin_api : public health {
 protected:
     temp_dir dir;

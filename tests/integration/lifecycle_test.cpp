@@ -150,6 +150,10 @@ TEST(shutdown, sigterm_lets_an_in_flight_response_finish_then_exits_zero) {
     lb.proc().signal(SIGTERM);
     EXPECT_TRUE(eventually([&] { return !raw_client(lb.port()).connected(); }))
         << "no new connections are accepted while draining";
+    const auto health = get(lb.admin_port(), "/healthz");
+    EXPECT_EQ(health.status, 503);
+    EXPECT_EQ(health.body, "{\"status\": \"draining\", \"healthy\": false, \"frontends\": "
+                           "[{\"name\": \"http\", \"listening\": false, \"servers_up\": 1}]}\n");
 
     const auto rest = client.receive_all(30s);
     const auto end_of_head = start.find("\r\n\r\n") + 4;
