@@ -71,12 +71,11 @@ std::optional<node_health> parse_node_health(std::string_view text) {
         const auto* up = entry.find("servers_up");
         const auto* name_text = name ? name->as_string() : nullptr;
         const auto is_listening = listening ? listening->as_bool() : std::nullopt;
-        const auto servers_up = up ? up->as_int() : std::nullopt;
-        if (!name_text || !is_listening || !servers_up || *servers_up < 0) {
+        const std::int64_t servers_up = up ? up->as_int().value_or(-1) : -1;
+        if (!name_text || !is_listening || servers_up < 0) {
             return std::nullopt;
         }
-        out.frontends.push_back(
-            {*name_text, *is_listening, static_cast<std::size_t>(*servers_up)});
+        out.frontends.push_back({*name_text, *is_listening, static_cast<std::size_t>(servers_up)});
     }
     return out;
 }

@@ -320,6 +320,7 @@ asio::awaitable<http_result> http_client::send(http_request request) {
         const auto peer =
             co_await asio::async_connect(conn->stream.lowest_layer(), endpoints, with(ec));
         if (ec) {
+            result.refused = ec == asio::error::connection_refused;
             co_return "connect to " + u->authority() + " failed: " + ec.message();
         }
         const std::string head = request_head(request, *u);

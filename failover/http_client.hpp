@@ -59,6 +59,8 @@ struct http_result {
     // did, whatever its status.
     std::string error;
     http_response response;
+    // Nothing listens there: the connection was refused (a stopped process, not a hung one).
+    bool refused = false;
 
     bool ok() const { return error.empty(); }
 };
