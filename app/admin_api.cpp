@@ -127,7 +127,10 @@ admin_reply admin_api::handle(std::string_view method, std::string_view path,
         return text(405, "only GET is served here\n");
     }
     if (path == "/healthz") {
-        const auto health = assess_health(cfg_, states_, draining_);
+        auto health = assess_health(cfg_, states_, draining_);
+        if (failover_status_) {
+            health.failover = failover_status_();
+        }
         return {health.healthy() ? 200 : 503, "application/json", to_json(health)};
     }
     if (path == "/metrics") {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/node_health.hpp"
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
@@ -7,6 +8,7 @@
 
 #include <prometheus/collectable.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +41,11 @@ public:
     admin_reply handle(std::string_view method, std::string_view path,
                        std::string_view authorization, std::string_view body) const;
     void set_draining() { draining_ = true; }
+    bool draining() const { return draining_; }
+    // Where this node stands in its failover pair, for /healthz.
+    void report_failover(std::function<failover_status()> status) {
+        failover_status_ = std::move(status);
+    }
 
 private:
     admin_reply servers() const;
@@ -55,6 +62,7 @@ private:
     std::string token_;
     std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
     bool draining_ = false;
+    std::function<failover_status()> failover_status_;
 };
 
 // The admin token from `path`: refused (std::runtime_error saying why) when the file cannot

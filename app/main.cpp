@@ -1,5 +1,7 @@
 #include "app/admin.hpp"
+#include "app/failover_agent.hpp"
 #include "app/health_command.hpp"
+#include "app/reserved_ip_command.hpp"
 #include "app/sli_state.hpp"
 #include "config/config.hpp"
 #include "health/checker.hpp"
@@ -36,6 +38,7 @@ using namespace fulcrum;
 
 constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
        fulcrum health -c FILE [--timeout DURATION]
+       fulcrum reserved-ip status|assign -c FILE
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
@@ -47,10 +50,16 @@ fulcrum health asks the fulcrum running with FILE (its admin listener) whether t
 node is healthy, prints one line and exits 0 healthy, 1 unhealthy or draining,
 2 usage or configuration error, 3 not running or no answer within --timeout
 (default 2s).
+
+fulcrum reserved-ip asks the DigitalOcean API (failover.reserved_ip in FILE) who
+holds the reserved IP (status: exit 0 this droplet, 1 another or none), or assigns
+it to this droplet (assign: exit 0 once it is here); 2 usage or configuration
+error, 3 the API failed, 4 the API refused the token.
 )";
 
 struct options {
-    std::string command; // empty: serve (or --check); "health"
+    std::string command; // empty: serve (or --check); "health", "reserved-ip"
+    std::string action;  // reserved-ip: "status" or "assign"
     std::string config_path;
     bool check = false;
     config::duration timeout{2000};
@@ -61,6 +70,14 @@ int parse_arguments(int argc, char** argv, options& out) {
     int i = 1;
     if (argc > 1 && std::string_view(argv[1]) == "health") {
         out.command = argv[i++];
+    } else if (argc > 1 && std::string_view(argv[1]) == "reserved-ip") {
+        out.command = argv[i++];
+        if (i == argc ||
+            (std::string_view(argv[i]) != "status" && std::string_view(argv[i]) != "assign")) {
+            std::fprintf(stderr, "fulcrum: reserved-ip needs status or assign\n%s", usage.data());
+            return 2;
+        }
+        out.action = argv[i++];
     }
     for (; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -138,7 +155,7 @@ void keep_windows(sli::state_file& file, const config::config& cfg, const sli::m
 asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signal_set& signals,
                                           proxy::engine& engine, admin_api& api,
                                           admin_server& admin, health::checker& checker,
-                                          config::duration grace) {
+                                          failover_agent* failover, config::duration grace) {
     const int signal = co_await signals.async_wait(asio::use_awaitable);
     std::fprintf(stderr, "fulcrum: %s: draining, %zu connections open, grace %lld ms\n",
                  signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
@@ -157,6 +174,9 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     }
     admin.stop();
     checker.stop();
+    if (failover) {
+        failover->stop();
+    }
     control.stop();
 }
 
@@ -172,6 +192,7 @@ int serve(const config::config& cfg) {
     std::unique_ptr<sli_state> state;
     std::unique_ptr<admin_api> api;
     std::unique_ptr<admin_server> admin;
+    std::unique_ptr<failover_agent> failover;
     try {
         const std::string token =
             cfg.admin.token_file.empty() ? std::string() : read_admin_token(cfg.admin.token_file);
@@ -190,8 +211,17 @@ int serve(const config::config& cfg) {
             std::fprintf(stderr, "fulcrum: no state_dir: the SLI windows are not kept across "
                                  "a restart\n");
         }
+        if (rt->cfg.failover) {
+            failover = std::make_unique<failover_agent>(control, *rt->cfg.failover, [&] {
+                return assess_health(rt->cfg, states, api->draining());
+            });
+            collectables.push_back(failover->metrics());
+        }
         api = std::make_unique<admin_api>(rt->cfg, states, checker, meter, sli_windows, token,
                                           std::move(collectables));
+        if (failover) {
+            api->report_failover([&] { return failover->status(); });
+        }
         engine.listen();
         try {
             admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
@@ -222,9 +252,12 @@ int serve(const config::config& cfg) {
         asio::co_spawn(control, state->run(control), asio::detached);
     }
     admin->start();
+    if (failover) {
+        failover->start();
+    }
     asio::co_spawn(control,
                    shut_down_on_signal(control, signals, engine, *api, *admin, checker,
-                                       cfg.global.shutdown_grace),
+                                       failover.get(), cfg.global.shutdown_grace),
                    asio::detached);
     control.run();
     engine.stop();
@@ -252,7 +285,10 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) {
         std::fprintf(stderr, "fulcrum: %s: %zu error%s\n", opts.config_path.c_str(),
                      loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
-        return opts.command == "health" ? health_usage_error : 1;
+        return opts.command.empty() ? 1 : 2;
+    }
+    if (opts.command == "reserved-ip") {
+        return run_reserved_ip_command(opts.action, loaded.value);
     }
     if (opts.command == "health") {
         const auto verdict = check_node_health(loaded.value, opts.timeout);

@@ -24,7 +24,7 @@ std::string_view node_health::status() const {
 
 node_health assess_health(const config::config& cfg, const health::server_states& states,
                           bool draining) {
-    node_health out{draining, {}};
+    node_health out{draining, {}, std::nullopt};
     for (const auto& frontend : cfg.frontends) {
         std::set<std::size_t> backends{frontend.default_backend};
         for (const auto& route : frontend.routes) {
@@ -51,7 +51,13 @@ std::string to_json(const node_health& health) {
                ", \"listening\": " + (f.listening ? "true" : "false") +
                ", \"servers_up\": " + std::to_string(f.servers_up) + "}";
     }
-    out += "]}\n";
+    out += "]";
+    if (health.failover) {
+        out += ", \"node\": " + json::quote(health.failover->node) +
+               ", \"role\": " + json::quote(health.failover->role) +
+               ", \"priority\": " + std::to_string(health.failover->priority);
+    }
+    out += "}\n";
     return out;
 }
 
@@ -64,7 +70,7 @@ std::optional<node_health> parse_node_health(std::string_view text) {
     if (!status_text || !list) {
         return std::nullopt;
     }
-    node_health out{*status_text == "draining", {}};
+    node_health out{*status_text == "draining", {}, std::nullopt};
     for (const auto& entry : *list) {
         const auto* name = entry.find("name");
         const auto* listening = entry.find("listening");
@@ -76,6 +82,18 @@ std::optional<node_health> parse_node_health(std::string_view text) {
             return std::nullopt;
         }
         out.frontends.push_back({*name_text, *is_listening, static_cast<std::size_t>(servers_up)});
+    }
+    const auto* node = document->find("node");
+    const auto* role = document->find("role");
+    const auto* priority = document->find("priority");
+    if (node && role && priority) {
+        const auto* node_text = node->as_string();
+        const auto* role_text = role->as_string();
+        const std::int64_t rank = priority->as_int().value_or(-1);
+        if (!node_text || !role_text || rank < 0) {
+            return std::nullopt;
+        }
+        out.failover = failover_status{*node_text, *role_text, static_cast<unsigned>(rank)};
     }
     return out;
 }

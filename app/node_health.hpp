@@ -21,9 +21,17 @@ struct frontend_health {
 
 // Whether this node can serve: what GET /healthz reports, what `fulcrum health` reads back,
 // and what keepalived, Pacemaker and the failover controller act on.
+// Where this node stands in its failover pair (config `failover`).
+struct failover_status {
+    std::string node;
+    std::string role; // "ACTIVE", "PASSIVE" or "FAULT"
+    unsigned priority = 0;
+};
+
 struct node_health {
     bool draining = false;
     std::vector<frontend_health> frontends;
+    std::optional<failover_status> failover; // none without a failover section
 
     // Serving (not draining), and every frontend listens with at least one server to send to.
     bool healthy() const;
@@ -37,7 +45,7 @@ node_health assess_health(const config::config& cfg, const health::server_states
                           bool draining);
 
 // {"status": "ok", "healthy": true, "frontends": [{"name": "http", "listening": true,
-// "servers_up": 2}]}, one line.
+// "servers_up": 2}]}, one line; with failover also "node", "role" and "priority".
 std::string to_json(const node_health& health);
 // The same read back; nothing when `text` is not such an object.
 std::optional<node_health> parse_node_health(std::string_view text);

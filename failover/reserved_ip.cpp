@@ -3,6 +3,8 @@
 
 #include "failover/reserved_ip.hpp"
 
+#include "http/token_file.hpp"
+
 #include "http/json.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
@@ -394,6 +396,15 @@ reserved_ip_client::poll_action(const std::string& ip, std::int64_t action_id,
                 (now == "in-progress" ? "" : ", which is not success; still waiting"));
         }
     }
+}
+
+reserved_ip_settings settings_from(const config::reserved_ip& configured) {
+    reserved_ip_settings out;
+    out.api_base = configured.api_base;
+    out.metadata_base = configured.metadata_base;
+    out.token = http::read_token_file(configured.token_file, "failover.reserved_ip.token_file");
+    out.poll_interval = std::chrono::milliseconds(250);
+    return out;
 }
 
 } // namespace fulcrum::failover

@@ -94,6 +94,12 @@ struct assign_result : api_result {
 
 // The operations run on the executor they are awaited on (the control thread's); the client
 // must outlive them.
+// The settings of `failover.reserved_ip`, with the token read from its token_file (which
+// must not be readable by group or others: std::runtime_error saying why otherwise).
+// Assignments are polled every 250 ms: the traffic moves when the action completes, and a
+// failover waits for that, so a second-long poll would add up to a second to the gap.
+reserved_ip_settings settings_from(const config::reserved_ip& configured);
+
 class reserved_ip_client {
 public:
     // Receives each step as one line without prefix or newline, e.g. "reserved IP
