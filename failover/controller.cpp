@@ -321,6 +321,16 @@ output controller::holder_seen(time_point now, const action& check, holder where
     if (where == holder::unknown || assign_.in_flight) {
         return out;
     }
+    // The peer cannot be asked, but it outranks this node and was last seen well: it may be
+    // alive behind a partition and holding the IP after re-asserting it. Taking it back would
+    // move the IP at every recheck of either node, so the winner keeps it. A dead peer does
+    // not move the IP back after this node's takeover, which assigned it here.
+    if (peer_state_ != peer_state::up && !peer_.node.empty() && peer_wins()) {
+        out.notices.push_back("the reserved IP is not on this node; " + peer_label() +
+                              " cannot be asked but outranks this node (" + ranking() +
+                              "): leaving the IP where it is");
+        return out;
+    }
     std::string reason = "the reserved IP is not on this node, and ";
     if (peer_state_ == peer_state::up && peer_.role == role::active) {
         // Never the loser here: an ACTIVE node that loses to an ACTIVE peer yielded at the

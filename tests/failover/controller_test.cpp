@@ -480,6 +480,22 @@ TEST(failover_controller, reasserts_when_the_ip_is_elsewhere_and_the_peer_is_not
     EXPECT_TRUE(unknown.c.holder_seen(unknown.now, check, holder::unknown).actions.empty());
 }
 
+TEST(failover_controller, in_a_partition_only_the_node_that_outranks_its_peer_reasserts) {
+    // lb-2 saw lb-1 (150) ACTIVE, then lost sight of it and took over: lb-1 may be alive behind
+    // the partition and take the IP back; lb-2 leaves it there instead of moving it back.
+    node_under_test n(settings("lb-2", 100));
+    for (int i = 0; i < 3; ++i) {
+        n.tick(healthy_with(peer(role::active, 150)));
+    }
+    const action check = active_with_check_due(n, no_answer());
+    ASSERT_EQ(n.c.current_role(), role::active);
+    const output out = n.c.holder_seen(n.now, check, holder::elsewhere);
+    EXPECT_TRUE(out.actions.empty());
+    ASSERT_EQ(out.notices.size(), 1u);
+    EXPECT_TRUE(contains(out.notices[0], "outranks this node (priority 150 over 100)"))
+        << out.notices[0];
+}
+
 TEST(failover_controller, with_an_active_peer_only_the_winner_reasserts) {
     // This node wins: it takes the IP back.
     config::failover f = settings("lb-1", 150);
