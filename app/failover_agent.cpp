@@ -157,7 +157,7 @@ asio::awaitable<failover::observation> failover_agent::observe() {
     if (!seen.self_healthy) {
         seen.self_problem = summary(self);
     }
-    failover::http_request request;
+    http::http_request request;
     request.url = "http://" + settings_.peer.to_string() + "/healthz";
     // An answer slower than most of an interval is as good as none.
     request.timeout = std::max(config::duration(50), settings_.interval * 4 / 5);

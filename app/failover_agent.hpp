@@ -6,8 +6,8 @@
 #include "app/node_health.hpp"
 #include "config/config.hpp"
 #include "failover/controller.hpp"
-#include "failover/http_client.hpp"
 #include "failover/reserved_ip.hpp"
+#include "http/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -59,7 +59,7 @@ private:
     const config::failover& settings_;
     std::function<node_health()> self_;
     failover::controller controller_;
-    failover::http_client peer_client_;
+    http::http_client peer_client_;
     std::unique_ptr<failover::reserved_ip_client> reserved_ip_;
     std::optional<std::int64_t> droplet_id_;
     std::deque<failover::action> queue_;

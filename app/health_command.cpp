@@ -1,7 +1,7 @@
 #include "app/health_command.hpp"
 
 #include "app/node_health.hpp"
-#include "failover/http_client.hpp"
+#include "http/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,14 +17,14 @@ namespace asio = boost::asio;
 // /healthz is a line per frontend; more than this is not fulcrum answering.
 constexpr std::size_t max_body = 64 * 1024;
 
-failover::http_result fetch(const std::string& url, config::duration timeout) {
+http::http_result fetch(const std::string& url, config::duration timeout) {
     asio::io_context context(1);
-    failover::http_client client({.ca_file = {}, .max_body_bytes = max_body});
-    failover::http_result result;
+    http::http_client client({.ca_file = {}, .max_body_bytes = max_body});
+    http::http_result result;
     asio::co_spawn(
         context,
         [&]() -> asio::awaitable<void> {
-            failover::http_request request;
+            http::http_request request;
             request.url = url;
             request.timeout = timeout;
             result = co_await client.send(std::move(request));

@@ -55,7 +55,7 @@ std::string api_message(const std::string& body) {
 
 // How long the API asks us to wait before the next request: Retry-After in seconds, else
 // until ratelimit-reset (Unix time) once ratelimit-remaining is 0.
-std::optional<config::duration> asked_wait(const http_response& response) {
+std::optional<config::duration> asked_wait(const http::http_response& response) {
     if (const auto seconds = parse_int(response.header("Retry-After")); seconds && *seconds >= 0) {
         return std::chrono::seconds(*seconds);
     }
@@ -79,7 +79,7 @@ std::string without_trailing_slashes(std::string base) {
 
 std::string checked_base(std::string base, const char* setting) {
     base = without_trailing_slashes(std::move(base));
-    const auto u = parse_url(base);
+    const auto u = http::parse_url(base);
     if (!u || u->target != "/" || base.find('?') != std::string::npos) {
         throw std::runtime_error(std::string(setting) + " '" + base +
                                  "' is not an http:// or https:// URL without a path");
@@ -133,7 +133,7 @@ private:
 
 reserved_ip_client::reserved_ip_client(reserved_ip_settings settings, log_function log)
     : settings_(std::move(settings)), log_(std::move(log)),
-      client_(http_client_settings{settings_.ca_file}) {
+      client_(http::http_client_settings{settings_.ca_file}) {
     settings_.api_base = checked_base(settings_.api_base, "failover.reserved_ip.api_base");
     settings_.metadata_base =
         checked_base(settings_.metadata_base, "failover.reserved_ip.metadata_base");
@@ -171,14 +171,14 @@ asio::awaitable<reserved_ip_client::reply> reserved_ip_client::call(std::string 
                                                                     int expected_status) {
     reply out;
     const std::string what = method + " " + path;
-    http_request request;
+    http::http_request request;
     request.method = std::move(method);
     request.url = settings_.api_base + path;
     request.headers = {{"Authorization", "Bearer " + settings_.token},
                        {"Content-Type", "application/json"}};
     request.body = std::move(body);
     request.timeout = settings_.request_timeout;
-    const http_result sent = co_await client_.send(std::move(request));
+    const http::http_result sent = co_await client_.send(std::move(request));
     if (!sent.ok()) {
         out.reason = what + ": " + sent.error;
         co_return out;
@@ -267,10 +267,10 @@ reserved_ip_client::holder_until(const std::string& ip, backoff& delays, time_po
 }
 
 asio::awaitable<droplet_id_result> reserved_ip_client::this_droplet() {
-    http_request request;
+    http::http_request request;
     request.url = settings_.metadata_base + "/metadata/v1/id";
     request.timeout = settings_.request_timeout;
-    const http_result sent = co_await client_.send(std::move(request));
+    const http::http_result sent = co_await client_.send(std::move(request));
     const std::string what =
         "metadata service (GET " + settings_.metadata_base + "/metadata/v1/id)";
     if (!sent.ok()) {

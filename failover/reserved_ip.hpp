@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "config/config.hpp"
-#include "failover/http_client.hpp"
+#include "http/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -141,7 +141,7 @@ private:
 
     reserved_ip_settings settings_;
     log_function log_;
-    http_client client_;
+    http::http_client client_;
 };
 
 } // namespace fulcrum::failover

@@ -280,6 +280,15 @@ TEST(failover, kill_9_of_the_active_node_moves_the_reserved_ip_and_the_traffic) 
     // closing note and docs/failover.md), not to pass/fail.
     EXPECT_GT(first_after, killed_at);
 
+    const auto metrics =
+        run("ip netns exec fe-client curl -s --max-time 2 http://10.77.3.2:9100/metrics");
+    for (const auto* line :
+         {"fulcrum_failover_role{role=\"active\"} 1", "fulcrum_failover_peer_up 0",
+          "fulcrum_failover_transitions_total{from=\"passive\",to=\"active\"} 1",
+          "fulcrum_reserved_ip_holder_is_self 1"}) {
+        EXPECT_NE(metrics.find(std::string(line) + "\n"), std::string::npos) << line << metrics;
+    }
+
     // The primary comes back: with preemption off the IP stays on lb-2, and nothing moves
     // while 100 more requests (5 s, five intervals) go through.
     const int posts_before = assign_posts(dir.path() / "api.jsonl");

@@ -1,7 +1,7 @@
 // Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
-#include "failover/http_client.hpp"
+#include "http/client.hpp"
 
 #include "harness.hpp"
 #include "responder.hpp"
@@ -18,11 +18,11 @@
 
 namespace {
 
-using fulcrum::failover::http_client;
-using fulcrum::failover::http_client_settings;
-using fulcrum::failover::http_request;
-using fulcrum::failover::http_result;
-using fulcrum::failover::parse_url;
+using fulcrum::http::http_client;
+using fulcrum::http::http_client_settings;
+using fulcrum::http::http_request;
+using fulcrum::http::http_result;
+using fulcrum::http::parse_url;
 using fulcrum::testing::responder;
 
 http_result send(http_request request, const http_client_settings& settings = {}) {

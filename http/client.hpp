@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fulcrum::failover {
+namespace fulcrum::http {
 
 // An http:// or https:// URL, split for a request.
 struct url {
@@ -94,4 +94,4 @@ private:
     std::size_t max_body_bytes_;
 };
 
-} // namespace fulcrum::failover
+} // namespace fulcrum::http

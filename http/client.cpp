@@ -1,7 +1,7 @@
 // Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
-#include "failover/http_client.hpp"
+#include "http/client.hpp"
 
 #include "http/head.hpp"
 #include "http/parser.hpp"
@@ -25,7 +25,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace fulcrum::failover {
+namespace fulcrum::http {
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -363,4 +363,4 @@ asio::awaitable<http_result> http_client::send(http_request request) {
     co_return result;
 }
 
-} // namespace fulcrum::failover
+} // namespace fulcrum::http
