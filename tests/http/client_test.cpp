@@ -141,20 +141,12 @@ TEST(http_client, a_refused_connection_says_so) {
 }
 
 TEST(http_client, a_silent_server_times_out) {
-    // A listening socket that never accepts: the connection completes in the kernel's
-    // backlog and the request is sent, but no answer ever comes.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    ASSERT_EQ(::listen(fd, 8), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    auto request = get("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/");
+    // The connection completes in the kernel's backlog and the request is sent, but no
+    // answer ever comes.
+    fulcrum::testing::silent_listener silent;
+    auto request = get("http://127.0.0.1:" + std::to_string(silent.port()) + "/");
     request.timeout = std::chrono::milliseconds(200);
     const auto result = send(request);
-    ::close(fd);
     EXPECT_EQ(result.error, "timed out after 200ms waiting for the response");
 }
 

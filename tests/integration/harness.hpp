@@ -38,6 +38,21 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // (nginx). fulcrum itself binds port 0 and logs the port it got.
 std::uint16_t unused_port();
 
+// A loopback port that accepts connections in the kernel's backlog and never reads from
+// them: what a hung server looks like from outside.
+class silent_listener {
+public:
+    silent_listener();
+    ~silent_listener();
+    silent_listener(const silent_listener&) = delete;
+    silent_listener& operator=(const silent_listener&) = delete;
+    std::uint16_t port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
 // A child process with stdout and stderr going to a file.
 class process {
 public:

@@ -104,22 +104,13 @@ TEST_F(health_command, a_draining_node_says_1) {
 }
 
 TEST_F(health_command, a_listener_that_never_answers_says_3_after_the_timeout) {
-    // Accepted by the kernel, never read: what a hung fulcrum looks like from outside.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    ASSERT_EQ(::listen(fd, 8), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    const auto port = std::to_string(ntohs(address.sin_port));
+    silent_listener hung_admin;
+    const auto port = std::to_string(hung_admin.port());
     config_options options;
     options.admin_bind = "127.0.0.1:" + port;
     write_file(config, config_yaml({{"app-1", app1.address()}}, options));
 
     const auto hung = health(config, " --timeout 300ms");
-    ::close(fd);
     EXPECT_EQ(hung.code, 3) << hung.out;
     EXPECT_EQ(hung.out, "not answering: timed out after 300ms waiting for the response\n");
 }
