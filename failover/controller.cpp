@@ -108,6 +108,7 @@ void controller::observe_peer(const observation& seen, output& out) {
     if (seen.peer && seen.peer->healthy && seen.peer->role != role::fault && !echo) {
         ++good_streak_;
         bad_streak_ = 0;
+        peer_silent_ = false;
         peer_ = *seen.peer;
         if (peer_state_ != peer_state::up && good_streak_ >= rise_) {
             peer_state_ = peer_state::up;
@@ -120,6 +121,7 @@ void controller::observe_peer(const observation& seen, output& out) {
     }
     ++bad_streak_;
     good_streak_ = 0;
+    peer_silent_ = !seen.peer;
     if (!seen.peer) {
         last_problem_ = seen.peer_problem.empty() ? "no answer" : seen.peer_problem;
     } else if (echo) {
@@ -304,6 +306,25 @@ output controller::action_done(time_point now, const action& done, outcome resul
     return out;
 }
 
+bool controller::still_wanted(const action& a) const {
+    switch (a.what) {
+    case action::kind::assign_reserved_ip:
+        return role_ == role::active && assign_.in_flight && a.id == assign_.id;
+    case action::kind::check_reserved_ip:
+        return role_ == role::active && check_in_flight_ && a.id == check_id_;
+    case action::kind::run_hook:
+        switch (a.hook) {
+        case hook::on_active:
+            return role_ == role::active && on_active_.in_flight && a.id == on_active_.id;
+        case hook::on_passive:
+            return role_ == role::passive;
+        case hook::on_fault:
+            return role_ == role::fault;
+        }
+    }
+    return false;
+}
+
 output controller::holder_seen(time_point now, const action& check, holder where) {
     output out;
     if (!check_in_flight_ || check.id != check_id_) {
@@ -321,16 +342,21 @@ output controller::holder_seen(time_point now, const action& check, holder where
     if (where == holder::unknown || assign_.in_flight) {
         return out;
     }
-    // The peer cannot be asked, but it outranks this node and was last seen well: it may be
+    // The peer does not answer, but it outranks this node and was last seen well: it may be
     // alive behind a partition and holding the IP after re-asserting it. Taking it back would
     // move the IP at every recheck of either node, so the winner keeps it. A dead peer does
-    // not move the IP back after this node's takeover, which assigned it here.
-    if (peer_state_ != peer_state::up && !peer_.node.empty() && peer_wins()) {
-        out.notices.push_back("the reserved IP is not on this node; " + peer_label() +
-                              " cannot be asked but outranks this node (" + ranking() +
-                              "): leaving the IP where it is");
+    // not move the IP back after this node's takeover, which assigned it here; an IP on no
+    // droplet, or a peer that answers FAULT or unhealthy, is no such case.
+    if (where == holder::elsewhere && peer_silent_ && !peer_.node.empty() && peer_wins()) {
+        if (!left_to_peer_noticed_) {
+            out.notices.push_back("the reserved IP is not on this node; " + peer_label() +
+                                  " does not answer but outranks this node (" + ranking() +
+                                  "): leaving the IP where it is");
+            left_to_peer_noticed_ = true;
+        }
         return out;
     }
+    left_to_peer_noticed_ = false;
     std::string reason = "the reserved IP is not on this node, and ";
     if (peer_state_ == peer_state::up && peer_.role == role::active) {
         // Never the loser here: an ACTIVE node that loses to an ACTIVE peer yielded at the

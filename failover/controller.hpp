@@ -81,7 +81,7 @@ struct observation {
 };
 
 // Who holds the reserved IP, as the API said.
-enum class holder : std::uint8_t { here, elsewhere, unknown }; // elsewhere: also unassigned
+enum class holder : std::uint8_t { here, elsewhere, unassigned, unknown };
 
 struct action {
     enum class kind : std::uint8_t { run_hook, assign_reserved_ip, check_reserved_ip };
@@ -126,6 +126,11 @@ public:
     // A check_reserved_ip action has ended: unknown when the API could not say.
     output holder_seen(time_point now, const action& check, holder where);
 
+    // Whether an action handed out earlier still fits: its role is still the current one and
+    // nothing newer replaced it. The caller skips one that does not (and reports it done as
+    // failed, or as holder::unknown) rather than, say, running on_active on a node that has
+    // gone to FAULT meanwhile.
+    bool still_wanted(const action& a) const;
     role current_role() const { return role_; }
     bool peer_up() const { return peer_state_ == peer_state::up; }
 
@@ -174,6 +179,8 @@ private:
     unsigned bad_streak_ = 0;
     peer_answer peer_;         // the last good answer
     std::string last_problem_; // what was wrong with the last bad answer
+    bool peer_silent_ = false; // the last answer was missing (not FAULT, not unhealthy)
+    bool left_to_peer_noticed_ = false;
     bool both_active_noticed_ = false;
     bool echo_noticed_ = false;
 

@@ -275,6 +275,8 @@ asio::awaitable<session::outcome> session::answer(int status, std::size_t target
     if (!ec) {
         record(target, status);
         linger_ = true;
+    } else {
+        worker_.record_aborted(service_);
     }
     co_return outcome::close;
 }

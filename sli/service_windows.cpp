@@ -1,5 +1,7 @@
 #include "sli/service_windows.hpp"
 
+#include <algorithm>
+
 namespace fulcrum::sli {
 
 service_windows::service_windows(const meter& source, const config::slo& objectives)
@@ -28,11 +30,15 @@ void service_windows::tick(wall_clock::time_point now) {
             good += status < 500 ? n : 0;
         }
         s.availability.add(now, good - s.seen_good, total - s.seen_total);
+        // A fast response recorded between the two reads is in this tick's total but only in
+        // the next tick's fast count: the excess waits for the tick whose total holds it, so
+        // that no bucket has more fast responses than responses.
+        const auto fast_now = std::min(fast - s.seen_fast, total - s.seen_total);
         if (s.latency) {
-            s.latency->counter.add(now, fast - s.seen_fast, total - s.seen_total);
+            s.latency->counter.add(now, fast_now, total - s.seen_total);
         }
         s.seen_good = good;
-        s.seen_fast = fast;
+        s.seen_fast += fast_now;
         s.seen_total = total;
     }
 }

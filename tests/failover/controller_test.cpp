@@ -494,6 +494,45 @@ TEST(failover_controller, in_a_partition_only_the_node_that_outranks_its_peer_re
     ASSERT_EQ(out.notices.size(), 1u);
     EXPECT_TRUE(contains(out.notices[0], "outranks this node (priority 150 over 100)"))
         << out.notices[0];
+
+    // An IP on no droplet is taken back whatever the peer: nobody else is serving it.
+    node_under_test lone(settings("lb-2", 100));
+    for (int i = 0; i < 3; ++i) {
+        lone.tick(healthy_with(peer(role::active, 150)));
+    }
+    const action lone_check = active_with_check_due(lone, no_answer());
+    EXPECT_EQ(kinds(lone.c.holder_seen(lone.now, lone_check, holder::unassigned)),
+              std::vector{action::kind::assign_reserved_ip});
+}
+
+TEST(failover_controller, a_peer_that_answers_fault_gets_no_deference_for_the_ip) {
+    node_under_test n(settings("lb-2", 100));
+    for (int i = 0; i < 3; ++i) {
+        n.tick(healthy_with(peer(role::active, 150)));
+    }
+    const action check = active_with_check_due(n, healthy_with(peer(role::fault, 150)));
+    ASSERT_EQ(n.c.current_role(), role::active);
+    EXPECT_EQ(kinds(n.c.holder_seen(n.now, check, holder::elsewhere)),
+              std::vector{action::kind::assign_reserved_ip});
+}
+
+TEST(failover_controller, actions_of_a_role_left_since_are_no_longer_wanted) {
+    node_under_test n(settings("lb-2", 100));
+    output became;
+    for (int i = 0; i < 10 && n.c.current_role() != role::active; ++i) {
+        became = n.tick(no_answer());
+    }
+    ASSERT_EQ(n.c.current_role(), role::active);
+    ASSERT_EQ(kinds(became),
+              (std::vector{action::kind::assign_reserved_ip, action::kind::run_hook}));
+    for (const action& a : became.actions) {
+        EXPECT_TRUE(n.c.still_wanted(a)) << describe(a);
+    }
+    n.c.tick(n.now, observation{false, "no server up", std::nullopt, "no answer"});
+    ASSERT_EQ(n.c.current_role(), role::fault);
+    for (const action& a : became.actions) {
+        EXPECT_FALSE(n.c.still_wanted(a)) << describe(a);
+    }
 }
 
 TEST(failover_controller, with_an_active_peer_only_the_winner_reasserts) {

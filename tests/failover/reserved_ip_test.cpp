@@ -484,4 +484,68 @@ TEST_F(reserved_ip, bad_settings_are_refused_at_start) {
     EXPECT_THROW(client(settings), std::runtime_error);
 }
 
+// ---- `fulcrum reserved-ip status|assign`, the real binary with the same client
+
+struct command_result {
+    int code = -1;
+    std::string out;
+};
+
+command_result reserved_ip_command(const stand_in& api, const std::string& action,
+                                   const std::string& token_text = token) {
+    temp_dir dir;
+    fulcrum::testing::write_file(dir.path() / "do.token", token_text + "\n");
+    fs::permissions(dir.path() / "do.token", fs::perms::owner_read | fs::perms::owner_write);
+    fulcrum::testing::write_file(
+        dir.path() / "fulcrum.yaml",
+        "frontends: [{name: http, bind: 127.0.0.1:0, default_backend: app}]\n"
+        "backends: [{name: app, servers: [{name: a, address: 127.0.0.1:9}]}]\n"
+        "failover:\n"
+        "  node: lb-1\n"
+        "  peer: 127.0.0.1:9101\n"
+        "  reserved_ip:\n"
+        "    address: " +
+            ip + "\n    token_file: " + (dir.path() / "do.token").string() + "\n    api_base: " +
+            api.api_url() + "\n    metadata_base: " + api.metadata_url() + "\n");
+    command_result r;
+    // The system trust store is OpenSSL's default paths, which SSL_CERT_FILE overrides.
+    r.out = fulcrum::testing::run("SSL_CERT_FILE=" + (certificates() / "ca.crt").string() + " " +
+                                      FULCRUM_BINARY + " reserved-ip " + action + " -c " +
+                                      (dir.path() / "fulcrum.yaml").string() + " 2>&1",
+                                  &r.code);
+    return r;
+}
+
+TEST(reserved_ip_command, status_and_assign_say_where_the_ip_is_and_exit_accordingly) {
+    stand_in api({.holder = std::nullopt});
+    auto status = reserved_ip_command(api, "status");
+    EXPECT_EQ(status.code, 1) << status.out;
+    EXPECT_NE(status.out.find(ip + " is assigned to no droplet (this droplet is " +
+                              std::to_string(this_id) + ")"),
+              std::string::npos)
+        << status.out;
+
+    const auto assigned = reserved_ip_command(api, "assign");
+    EXPECT_EQ(assigned.code, 0) << assigned.out;
+    EXPECT_NE(assigned.out.find(ip + " assigned to droplet " + std::to_string(this_id)),
+              std::string::npos)
+        << assigned.out;
+
+    status = reserved_ip_command(api, "status");
+    EXPECT_EQ(status.code, 0) << status.out;
+    EXPECT_NE(status.out.find("(this droplet)"), std::string::npos) << status.out;
+
+    const auto again = reserved_ip_command(api, "assign");
+    EXPECT_EQ(again.code, 0) << again.out;
+    EXPECT_NE(again.out.find("already on droplet"), std::string::npos) << again.out;
+}
+
+TEST(reserved_ip_command, a_refused_token_exits_4_without_showing_it) {
+    stand_in api;
+    const std::string wrong = "dop_v1_not_the_right_one";
+    const auto refused = reserved_ip_command(api, "assign", wrong);
+    EXPECT_EQ(refused.code, 4) << refused.out;
+    EXPECT_EQ(refused.out.find(wrong), std::string::npos) << refused.out;
+}
+
 } // namespace
