@@ -122,6 +122,12 @@ void failover_agent::start() {
 }
 
 void failover_agent::stop() {
+    if (running_) {
+        log_line("stopping: " + failover::describe(*running_) + " is abandoned" +
+                 (running_->what == failover::action::kind::run_hook
+                      ? " (its process group is killed)"
+                      : ""));
+    }
     stopped_ = true;
     tick_timer_.cancel();
     queue_signal_.cancel();
@@ -207,7 +213,9 @@ asio::awaitable<void> failover_agent::work() {
         }
         const auto next = queue_.front();
         queue_.pop_front();
+        running_ = next;
         auto out = co_await run(next);
+        running_.reset();
         if (!stopped_) {
             handle(std::move(out));
         }

@@ -63,6 +63,7 @@ private:
     std::unique_ptr<failover::reserved_ip_client> reserved_ip_;
     std::optional<std::int64_t> droplet_id_;
     std::deque<failover::action> queue_;
+    std::optional<failover::action> running_;
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer queue_signal_;
     bool stopped_ = false;

@@ -466,17 +466,20 @@ asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t back
         if (ec == asio::error::eof && response.finish().event == http::parse_event::message_done) {
             break;
         }
+        // A response cut short (the server closed, reset or went quiet, or sent a broken
+        // body) reaches the client only as a closed connection. Its status line said
+        // otherwise, but the client got no response: metered as the 502 or 504 fulcrum would
+        // have answered before the head, so the SLI sees the failure.
         if (ec) {
-            // The response is cut short: the client can only learn it from a closed connection.
             close_upstream();
-            record(target, status);
+            record(target, server_timed_out_ ? 504 : 502);
             co_return outcome::close;
         }
         x.from_server.commit(n);
         const auto r = response.feed(x.from_server.readable());
         if (r.event == http::parse_event::error) {
             close_upstream();
-            record(target, status);
+            record(target, 502);
             co_return outcome::close;
         }
         set_client_deadline(frontend_.client_timeout);

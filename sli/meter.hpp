@@ -56,8 +56,10 @@ public:
                           static_cast<std::uint64_t>(latency.count()),
                       std::memory_order_relaxed);
             // Released after the status count, so that a reader that acquires this count also
-            // sees that response in the totals: fast never exceeds all.
-            if (latency <= owner_.latency_thresholds_[service]) {
+            // sees that response in the totals: fast never exceeds all. A 408 took as long as
+            // the client let it (the request head never came): the histogram has its time, the
+            // latency SLI does not hold it against the service, as availability holds no 4xx.
+            if (latency <= owner_.latency_thresholds_[service] || status == 408) {
                 auto& fast = fast_[service];
                 fast.store(fast.load(std::memory_order_relaxed) + 1, std::memory_order_release);
             }

@@ -2,6 +2,7 @@
 // exposition, and a real Prometheus server agreeing with fulcrum's own 5m availability.
 
 #include "harness.hpp"
+#include "responder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -153,6 +154,25 @@ TEST(sli, promtool_accepts_the_metrics_exposition) {
         "promtool check metrics < " + (dir.path() / "metrics.txt").string() + " 2>&1", &exit_code);
     EXPECT_EQ(exit_code, 0) << out;
     EXPECT_EQ(out, "");
+}
+
+TEST(sli, a_response_the_server_cuts_short_counts_as_a_502_failure) {
+    responder cut;
+    cut.reply("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly the start");
+    fulcrum_process lb(config_yaml({{"cut", "127.0.0.1:" + std::to_string(cut.port())}}));
+    raw_client client(lb.port());
+    client.send("GET / HTTP/1.1\r\nHost: app\r\n\r\n");
+    const auto received = client.receive_all();
+    EXPECT_TRUE(received.starts_with("HTTP/1.1 200")) << received;
+    EXPECT_TRUE(received.ends_with("only the start")) << "the client sees a truncated body";
+    const std::string s = "service=\"app_pool\"";
+    ASSERT_TRUE(eventually([&] {
+        return samples(get(lb.admin_port(), "/metrics")
+                           .body)["fulcrum_sli_window_errors{" + s + ",window=\"5m\"}"] == 1;
+    })) << get(lb.admin_port(), "/metrics").body;
+    auto m = samples(get(lb.admin_port(), "/metrics").body);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"502\"}"], 1);
+    EXPECT_EQ(m.count("fulcrum_http_requests_total{" + s + ",code=\"200\"}"), 0u);
 }
 
 // The value of a Prometheus instant query with one result, if there is one yet.

@@ -144,6 +144,9 @@ TEST(exposition, latency_histogram_has_cumulative_buckets_with_the_thresholds_ad
               std::string::npos)
         << text;
     EXPECT_EQ(m.fast_total(0), 2u) << "at or under the threshold is fast";
+    m.shard_at(0).record(0, 0, 0, 408, milliseconds(10000));
+    EXPECT_EQ(m.fast_total(0), 3u) << "a 408 is the client's slowness, not the service's";
+    EXPECT_EQ(m.latency_total(0, m.latency_bounds().size() - 1), 1u) << "in the 10 s bucket";
 }
 
 } // namespace
