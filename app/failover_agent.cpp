@@ -117,8 +117,15 @@ failover_agent::failover_agent(asio::io_context& control, const config::failover
 void failover_agent::start() {
     log_line("node " + settings_.node + ", priority " + std::to_string(settings_.priority) +
              ", PASSIVE; watching peer " + settings_.peer.to_string());
-    asio::co_spawn(control_, watch(), asio::detached);
-    asio::co_spawn(control_, work(), asio::detached);
+    // A failover loop that ended on an exception would leave the node in its role for good,
+    // silently: the exception leaves control.run() instead, and fulcrum exits with it.
+    const auto rethrow = [](std::exception_ptr e) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    };
+    asio::co_spawn(control_, watch(), rethrow);
+    asio::co_spawn(control_, work(), rethrow);
 }
 
 void failover_agent::stop() {
@@ -144,7 +151,10 @@ failover_status failover_agent::status() const {
 asio::awaitable<void> failover_agent::watch() {
     auto next = std::chrono::steady_clock::now();
     while (!stopped_) {
-        next += settings_.interval;
+        // After a stall of the control thread the next tick is one interval away, not several
+        // at once: `fall` missed answers must take `fall` intervals.
+        next = std::max(next + settings_.interval,
+                        std::chrono::steady_clock::now() + settings_.interval / 2);
         const auto seen = co_await observe();
         if (stopped_) {
             break;
@@ -213,6 +223,14 @@ asio::awaitable<void> failover_agent::work() {
         }
         const auto next = queue_.front();
         queue_.pop_front();
+        if (!controller_.still_wanted(next)) {
+            log_line("skipping " + failover::describe(next) + ": the role has changed since");
+            const auto now = std::chrono::steady_clock::now();
+            handle(next.what == failover::action::kind::check_reserved_ip
+                       ? controller_.holder_seen(now, next, failover::holder::unknown)
+                       : controller_.action_done(now, next, failover::outcome::failed, "skipped"));
+            continue;
+        }
         running_ = next;
         auto out = co_await run(next);
         running_.reset();
@@ -250,8 +268,9 @@ asio::awaitable<failover::output> failover_agent::run(const failover::action& a)
         if (self) {
             const auto held = co_await reserved_ip_->holder(ip);
             if (held.ok()) {
-                where =
-                    held.droplet_id == self ? failover::holder::here : failover::holder::elsewhere;
+                where = !held.droplet_id            ? failover::holder::unassigned
+                        : *held.droplet_id == *self ? failover::holder::here
+                                                    : failover::holder::elsewhere;
                 holder_is_self_ = where == failover::holder::here;
             } else {
                 log_line("reserved IP " + ip + ": " + held.reason);

@@ -211,7 +211,7 @@ int serve(const config::config& cfg) {
             std::fprintf(stderr, "fulcrum: no state_dir: the SLI windows are not kept across "
                                  "a restart\n");
         }
-        if (rt->cfg.failover) {
+        if (rt->cfg.failover && rt->cfg.failover->controller) {
             failover = std::make_unique<failover_agent>(control, *rt->cfg.failover, [&] {
                 return assess_health(rt->cfg, states, api->draining());
             });

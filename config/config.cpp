@@ -937,10 +937,12 @@ private:
             return;
         }
         auto seen = walk_map(v,
-                             {"node", "priority", "preempt", "preempt_delay", "peer", "interval",
-                              "fall", "rise", "hold_down", "hooks", "reserved_ip"},
+                             {"controller", "node", "priority", "preempt", "preempt_delay", "peer",
+                              "interval", "fall", "rise", "hold_down", "hooks", "reserved_ip"},
                              [&](std::string_view key, const at& value) {
-                                 if (key == "node") {
+                                 if (key == "controller") {
+                                     read_bool(value, out.controller);
+                                 } else if (key == "node") {
                                      read_name(value, out.node);
                                  } else if (key == "priority") {
                                      std::uint64_t priority = 0;
@@ -969,6 +971,12 @@ private:
                                      read_reserved_ip(value, out.reserved_ip.emplace());
                                  }
                              });
+        if (!out.controller) {
+            // keepalived or Pacemaker runs the pair; only `fulcrum reserved-ip` reads this.
+            require(v, seen, "reserved_ip",
+                    "with controller: false the section gives `fulcrum reserved-ip` its settings");
+            return;
+        }
         require(v, seen, "node");
         require(v, seen, "peer", "the peer's admin address, e.g. 10.132.20.11:9100");
         const bool has_hooks = std::find(seen.begin(), seen.end(), "hooks") != seen.end();

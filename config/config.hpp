@@ -181,6 +181,9 @@ struct reserved_ip {
 // The built-in failover controller of an active-passive pair. Defaults follow keepalived's
 // where it has one (priority 100, preempt_delay 0); docs/configuration.md gives the reasons.
 struct failover {
+    // false: keepalived or Pacemaker runs the pair, and the section only gives `fulcrum
+    // reserved-ip` its reserved_ip settings.
+    bool controller = true;
     std::string node;        // this node's name, unique in the pair; breaks priority ties
     unsigned priority = 100; // 1..255; the higher one is ACTIVE when both are healthy
     bool preempt = false;    // may a recovered higher-priority node take the role back?

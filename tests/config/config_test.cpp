@@ -1314,6 +1314,20 @@ failover:
     EXPECT_EQ(c.failover->reserved_ip->metadata_base, "https://[::1]:9000/prefix");
 }
 
+TEST(config_failover, without_the_controller_only_reserved_ip_is_needed) {
+    const config c = load_ok(with_defaults(R"(failover:
+  controller: false
+  reserved_ip: {address: 203.0.113.10, token_file: /etc/fulcrum/do.token}
+)"));
+    ASSERT_TRUE(c.failover.has_value());
+    EXPECT_FALSE(c.failover->controller);
+    EXPECT_EQ(c.failover->reserved_ip->address, "203.0.113.10");
+    EXPECT_EQ(errors_of(with_defaults("failover: {controller: false}\n")),
+              (strings{"t.yaml:1:11: failover: missing required key 'reserved_ip' (with "
+                       "controller: false the section gives `fulcrum reserved-ip` its "
+                       "settings)"}));
+}
+
 TEST(config_failover_errors, required_keys_and_something_to_move) {
     EXPECT_EQ(errors_of(with_defaults("failover: {priority: 10}\n")),
               (strings{
