@@ -82,7 +82,7 @@ session::outcome session::client_gone() {
 }
 
 void session::record(std::size_t target, int status) {
-    worker_.record(frontend_index_, target, service_, status, clock::now() - request_start_);
+    worker_.record(frontend_index_, target, service_, status, request_start_);
 }
 
 void session::close_upstream() {
@@ -183,7 +183,7 @@ asio::awaitable<bool> session::read_request_head(exchange& x) {
     bool deadline_set = false;
     for (;;) {
         if (!x.from_client.empty()) {
-            if (parser.idle()) {
+            if (parser.idle() && worker_.metering()) {
                 request_start_ = clock::now();
             }
             const auto r = parser.feed(x.from_client.readable());

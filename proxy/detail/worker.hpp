@@ -10,6 +10,8 @@
 #include "proxy/upstream_pool.hpp"
 #include "sli/meter.hpp"
 
+#include <chrono>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -44,10 +46,14 @@ public:
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
     sli::meter& meter() { return meter_; }
+    // Everything the meter costs a request, the clock reads included, is behind metering(),
+    // so that bench/ compares metering on and off for real.
+    bool metering() const { return metering_; }
     void record(std::size_t frontend, std::size_t target, std::size_t service, int status,
-                std::chrono::nanoseconds latency) {
+                std::chrono::steady_clock::time_point started) {
         if (metering_) {
-            shard_.record(frontend, target, service, status, latency);
+            shard_.record(frontend, target, service, status,
+                          std::chrono::steady_clock::now() - started);
         }
     }
     void record_aborted(std::size_t service) {
