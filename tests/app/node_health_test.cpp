@@ -108,6 +108,24 @@ TEST(node_health, the_json_says_status_healthy_and_each_frontend_and_reads_back)
     EXPECT_EQ(draining->status(), "draining");
 }
 
+TEST(node_health, a_failover_node_adds_its_name_role_and_priority_and_they_read_back) {
+    server_states states(two_frontends());
+    auto health = assess_health(two_frontends(), states, false);
+    health.failover = fulcrum::failover_status{"lb-1", "ACTIVE", 150};
+    const auto text = to_json(health);
+    EXPECT_NE(text.find(R"(, "node": "lb-1", "role": "ACTIVE", "priority": 150})"),
+              std::string::npos)
+        << text;
+    const auto back = parse_node_health(text);
+    ASSERT_TRUE(back.has_value());
+    ASSERT_TRUE(back->failover.has_value());
+    EXPECT_EQ(back->failover->node, "lb-1");
+    EXPECT_EQ(back->failover->role, "ACTIVE");
+    EXPECT_EQ(back->failover->priority, 150u);
+    EXPECT_FALSE(parse_node_health(to_json(assess_health(two_frontends(), states, false)))
+                     ->failover.has_value());
+}
+
 TEST(node_health, members_it_does_not_know_are_ignored_and_a_wrong_shape_is_refused) {
     const auto with_more = parse_node_health(
         R"({"node": "lb-1", "role": "active", "priority": 150, "status": "ok", "healthy": true,
