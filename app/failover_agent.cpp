@@ -1,6 +1,7 @@
 #include "app/failover_agent.hpp"
 
 #include "failover/hook_runner.hpp"
+#include "sli/metric.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -33,14 +34,6 @@ std::string lower(std::string_view text) {
     return out;
 }
 
-prometheus::ClientMetric sample(std::vector<prometheus::ClientMetric::Label> labels, double value,
-                                bool counter) {
-    prometheus::ClientMetric m;
-    m.label = std::move(labels);
-    (counter ? m.counter.value : m.gauge.value) = value;
-    return m;
-}
-
 } // namespace
 
 class failover_agent::collectable : public prometheus::Collectable {
@@ -66,23 +59,23 @@ public:
         const auto current = agent_.controller_.current_role();
         for (const auto r : roles) {
             role_family.metric.push_back(
-                sample({{"role", lower(role_name(r))}}, r == current ? 1 : 0, false));
+                sli::gauge_sample({{"role", lower(role_name(r))}}, r == current ? 1 : 0));
             for (const auto to : roles) {
                 if (r != to) {
                     const auto it = agent_.transitions_.find({r, to});
-                    transitions.metric.push_back(
-                        sample({{"from", lower(role_name(r))}, {"to", lower(role_name(to))}},
-                               it == agent_.transitions_.end() ? 0 : it->second, true));
+                    transitions.metric.push_back(sli::counter_sample(
+                        {{"from", lower(role_name(r))}, {"to", lower(role_name(to))}},
+                        it == agent_.transitions_.end() ? 0 : it->second));
                 }
             }
         }
-        peer.metric.push_back(sample({}, agent_.controller_.peer_up() ? 1 : 0, false));
+        peer.metric.push_back(sli::gauge_sample({}, agent_.controller_.peer_up() ? 1 : 0));
         for (const auto h : hooks) {
             for (const bool ok : {true, false}) {
                 const auto it = agent_.hook_runs_.find({h, ok});
-                hook_runs.metric.push_back(
-                    sample({{"hook", std::string(hook_name(h))}, {"result", ok ? "ok" : "failed"}},
-                           it == agent_.hook_runs_.end() ? 0 : it->second, true));
+                hook_runs.metric.push_back(sli::counter_sample(
+                    {{"hook", std::string(hook_name(h))}, {"result", ok ? "ok" : "failed"}},
+                    it == agent_.hook_runs_.end() ? 0 : it->second));
             }
         }
         std::vector<prometheus::MetricFamily> out{std::move(role_family), std::move(transitions),
@@ -93,7 +86,7 @@ public:
                 "1 when the DigitalOcean API last said the reserved IP is on this droplet.",
                 MetricType::Gauge,
                 {}};
-            holder.metric.push_back(sample({}, *agent_.holder_is_self_ ? 1 : 0, false));
+            holder.metric.push_back(sli::gauge_sample({}, *agent_.holder_is_self_ ? 1 : 0));
             out.push_back(std::move(holder));
         }
         return out;

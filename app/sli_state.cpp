@@ -1,5 +1,7 @@
 #include "app/sli_state.hpp"
 
+#include "sli/metric.hpp"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -46,19 +48,15 @@ public:
                                        {}};
         for (const auto& [result, value] :
              {std::pair{"ok", counts_->saved}, std::pair{"failed", counts_->failed}}) {
-            prometheus::ClientMetric m;
-            m.label = {{"result", result}};
-            m.counter.value = static_cast<double>(value);
-            saves.metric.push_back(std::move(m));
+            saves.metric.push_back(
+                sli::counter_sample({{"result", result}}, static_cast<double>(value)));
         }
         prometheus::MetricFamily last{
             "fulcrum_sli_state_last_save_timestamp_seconds",
             "When the SLI windows were last saved to state_dir (Unix time); 0 before the first.",
             prometheus::MetricType::Gauge,
             {}};
-        prometheus::ClientMetric m;
-        m.gauge.value = static_cast<double>(counts_->last_saved);
-        last.metric.push_back(std::move(m));
+        last.metric.push_back(sli::gauge_sample({}, static_cast<double>(counts_->last_saved)));
         return {std::move(saves), std::move(last)};
     }
 

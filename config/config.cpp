@@ -815,20 +815,7 @@ private:
         if (!services_at || !expect_map(*services_at)) {
             return;
         }
-        std::vector<std::string> known;
-        const auto add_known = [&](const std::string& service) {
-            if (!service.empty() && std::find(known.begin(), known.end(), service) == known.end()) {
-                known.push_back(service);
-            }
-        };
-        for (const auto& b : out.backends) {
-            add_known(b.service);
-        }
-        for (const auto& f : out.frontends) {
-            for (const auto& r : f.routes) {
-                add_known(r.service);
-            }
-        }
+        const std::vector<std::string> known = service_names(out);
         for (const auto& entry : services_at->node) {
             const at name{entry.first, entry.first.Mark(), services_at->path};
             std::string service;
@@ -1804,6 +1791,24 @@ private:
 };
 
 } // namespace
+
+std::vector<std::string> service_names(const config& c) {
+    std::vector<std::string> out;
+    const auto add = [&](const std::string& service) {
+        if (!service.empty() && std::find(out.begin(), out.end(), service) == out.end()) {
+            out.push_back(service);
+        }
+    };
+    for (const auto& b : c.backends) {
+        add(b.service);
+    }
+    for (const auto& f : c.frontends) {
+        for (const auto& r : f.routes) {
+            add(r.service);
+        }
+    }
+    return out;
+}
 
 const objectives& slo::of(std::string_view service) const {
     const auto it = services.find(service);

@@ -226,6 +226,10 @@ struct load_result {
     bool ok() const { return errors.empty(); }
 };
 
+// Every SLI service of `c`, each once, in the order the meter numbers them: the backends'
+// services, then the routes' own.
+std::vector<std::string> service_names(const config& c);
+
 // Reads and validates a configuration. Never throws for bad input: every problem is reported
 // as a diagnostic. `file_name` is used in diagnostics for load_string.
 load_result load_file(const std::string& path);

@@ -1,5 +1,7 @@
 #include "sli/exposition.hpp"
 
+#include "sli/metric.hpp"
+
 #include <chrono>
 #include <limits>
 #include <string>
@@ -8,12 +10,8 @@ namespace fulcrum::sli {
 
 namespace {
 
-prometheus::ClientMetric counter(std::vector<prometheus::ClientMetric::Label> labels,
-                                 std::uint64_t value) {
-    prometheus::ClientMetric metric;
-    metric.label = std::move(labels);
-    metric.counter.value = static_cast<double>(value);
-    return metric;
+prometheus::ClientMetric counter(metric_labels labels, std::uint64_t value) {
+    return counter_sample(std::move(labels), static_cast<double>(value));
 }
 
 } // namespace

@@ -64,13 +64,10 @@ std::uint64_t meter::shard::target_count(std::size_t target, int status) const {
 
 meter::meter(const config::config& cfg, std::size_t shards)
     : frontends_(cfg.frontends.size()), targets_(0) {
+    services_ = config::service_names(cfg);
     const auto number = [this](const std::string& service) {
-        const auto at = std::find(services_.begin(), services_.end(), service);
-        if (at != services_.end()) {
-            return static_cast<std::size_t>(at - services_.begin());
-        }
-        services_.push_back(service);
-        return services_.size() - 1;
+        return static_cast<std::size_t>(std::find(services_.begin(), services_.end(), service) -
+                                        services_.begin());
     };
     for (const auto& backend : cfg.backends) {
         first_target_.push_back(targets_);

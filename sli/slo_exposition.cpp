@@ -1,22 +1,21 @@
 #include "sli/slo_exposition.hpp"
 
+#include "sli/metric.hpp"
+
 #include <string>
 
 namespace fulcrum::sli {
 
 namespace {
 
-using labels = std::vector<prometheus::ClientMetric::Label>;
+using labels = metric_labels;
 
 prometheus::MetricFamily gauge_family(std::string name, std::string help) {
-    return {std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
+    return metric_family(std::move(name), std::move(help), prometheus::MetricType::Gauge);
 }
 
 void add(prometheus::MetricFamily& family, labels l, double value) {
-    prometheus::ClientMetric metric;
-    metric.label = std::move(l);
-    metric.gauge.value = value;
-    family.metric.push_back(std::move(metric));
+    family.metric.push_back(gauge_sample(std::move(l), value));
 }
 
 // The families of one SLI, availability or latency, which differ only in their names.
@@ -112,13 +111,12 @@ std::vector<prometheus::MetricFamily> slo_collectable::Collect() const {
     const auto now = now_();
     const auto& services = meter_.services();
     for (std::size_t s = 0; s < services.size(); ++s) {
-        const auto& counter = windows_.counter(s);
-        for (const auto w : all_windows) {
-            add(requests, {{"service", services[s]}, {"window", std::string(name(w))}},
-                static_cast<double>(counter.over(w, now).total));
+        const auto available = report(windows_.counter(s), windows_.availability_objective(s), now);
+        for (const auto& w : available.windows) {
+            add(requests, {{"service", services[s]}, {"window", std::string(name(w.w))}},
+                static_cast<double>(w.c.total));
         }
-        availability.add_service(services[s],
-                                 report(counter, windows_.availability_objective(s), now));
+        availability.add_service(services[s], available);
         if (const auto* l = windows_.latency(s)) {
             latency.add_service(services[s], report(l->counter, l->target, now));
             add(threshold, {{"service", services[s]}},
