@@ -42,20 +42,15 @@ public:
 
     std::vector<prometheus::MetricFamily> Collect() const override {
         using prometheus::MetricType;
-        prometheus::MetricFamily role_family{
-            "fulcrum_failover_role", "1 for this node's failover role.", MetricType::Gauge, {}};
-        prometheus::MetricFamily transitions{"fulcrum_failover_transitions_total",
-                                             "Role changes of this node.",
-                                             MetricType::Counter,
-                                             {}};
-        prometheus::MetricFamily peer{"fulcrum_failover_peer_up",
-                                      "1 while the peer answers healthy (rise/fall applied).",
-                                      MetricType::Gauge,
-                                      {}};
-        prometheus::MetricFamily hook_runs{"fulcrum_failover_hook_runs_total",
-                                           "Hooks run, by how they ended.",
-                                           MetricType::Counter,
-                                           {}};
+        auto role_family = sli::metric_family(
+            "fulcrum_failover_role", "1 for this node's failover role.", MetricType::Gauge);
+        auto transitions = sli::metric_family("fulcrum_failover_transitions_total",
+                                              "Role changes of this node.", MetricType::Counter);
+        auto peer = sli::metric_family("fulcrum_failover_peer_up",
+                                       "1 while the peer answers healthy (rise/fall applied).",
+                                       MetricType::Gauge);
+        auto hook_runs = sli::metric_family("fulcrum_failover_hook_runs_total",
+                                            "Hooks run, by how they ended.", MetricType::Counter);
         const auto current = agent_.controller_.current_role();
         for (const auto r : roles) {
             role_family.metric.push_back(
@@ -81,11 +76,10 @@ public:
         std::vector<prometheus::MetricFamily> out{std::move(role_family), std::move(transitions),
                                                   std::move(peer), std::move(hook_runs)};
         if (agent_.holder_is_self_) {
-            prometheus::MetricFamily holder{
+            auto holder = sli::metric_family(
                 "fulcrum_reserved_ip_holder_is_self",
                 "1 when the DigitalOcean API last said the reserved IP is on this droplet.",
-                MetricType::Gauge,
-                {}};
+                MetricType::Gauge);
             holder.metric.push_back(sli::gauge_sample({}, *agent_.holder_is_self_ ? 1 : 0));
             out.push_back(std::move(holder));
         }
