@@ -1,8 +1,5 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "app/admin_api.hpp"
 
 #include <boost/asio/awaitable.hpp>

@@ -1,8 +1,5 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "app/node_health.hpp"
 #include "config/config.hpp"
 #include "failover/controller.hpp"
@@ -21,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace fulcrum {
 

@@ -1,6 +1,3 @@
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "failover/hook_runner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace fulcrum::failover {
 

@@ -1,8 +1,5 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "config/config.hpp"
 #include "failover/controller.hpp"
 

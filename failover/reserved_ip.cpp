@@ -1,6 +1,3 @@
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "failover/reserved_ip.hpp"
 
 #include "http/token_file.hpp"
@@ -17,6 +14,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace fulcrum::failover {
 

@@ -1,6 +1,3 @@
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "health/checker.hpp"
 
 #include "health/tracker.hpp"
@@ -26,6 +23,7 @@
 #include <limits>
 #include <random>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fulcrum::health {

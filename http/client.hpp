@@ -1,8 +1,5 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "config/config.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fulcrum::http {

@@ -1,6 +1,3 @@
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "failover/hook_runner.hpp"
 
 #include "eventually.hpp"
@@ -21,6 +18,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fulcrum::failover {

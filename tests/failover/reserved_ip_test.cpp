@@ -1,9 +1,6 @@
 // The DigitalOcean reserved-IP client against tests/support/do_stand_in.py, over real TLS with
 // a test CA made for the run.
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "failover/reserved_ip.hpp"
 #include "http/head.hpp"
 #include "http/json.hpp"
@@ -19,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {

@@ -1,6 +1,3 @@
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "http/client.hpp"
 
 #include "harness.hpp"
@@ -15,6 +12,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 
 namespace {
 

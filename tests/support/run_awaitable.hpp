@@ -1,14 +1,12 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <exception>
 #include <optional>
+#include <utility>
 
 namespace fulcrum::testing {
 
