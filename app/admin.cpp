@@ -1,12 +1,11 @@
 #include "app/admin.hpp"
 
+#include "base/asio.hpp"
 #include "http/head.hpp"
 #include "http/parser.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
@@ -76,8 +75,7 @@ void admin_server::stop() {
 asio::awaitable<void> admin_server::accept_loop() {
     for (;;) {
         error_code ec;
-        auto socket =
-            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        auto socket = co_await acceptor_.async_accept(base::with(ec));
         if (!acceptor_.is_open()) {
             co_return;
         }
@@ -103,8 +101,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
             if (r.event == http::parse_event::need_more && begin == end) {
                 error_code ec;
                 begin = 0;
-                end = co_await socket.async_read_some(
-                    asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+                end = co_await socket.async_read_some(asio::buffer(buffer), base::with(ec));
                 if (ec) {
                     co_return;
                 }
@@ -113,8 +110,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
             if (r.event == http::parse_event::error) {
                 const auto reply = http::error_response(parser.error_status(), true);
                 error_code ec;
-                co_await asio::async_write(socket, asio::buffer(reply),
-                                           asio::redirect_error(asio::use_awaitable, ec));
+                co_await asio::async_write(socket, asio::buffer(reply), base::with(ec));
                 co_return;
             }
             if (head_seen) {
@@ -137,8 +133,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
         if (refusal != 0) {
             const auto reply = http::error_response(refusal, true);
             error_code ec;
-            co_await asio::async_write(socket, asio::buffer(reply),
-                                       asio::redirect_error(asio::use_awaitable, ec));
+            co_await asio::async_write(socket, asio::buffer(reply), base::with(ec));
             co_return;
         }
         const auto& head = parser.head();
@@ -147,8 +142,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
         const bool keep_alive = head.keep_alive();
         const auto out = serialise(reply, head.is_head_method(), keep_alive);
         error_code ec;
-        co_await asio::async_write(socket, asio::buffer(out),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(socket, asio::buffer(out), base::with(ec));
         if (ec || !keep_alive) {
             co_return;
         }

@@ -1,13 +1,13 @@
 #include "app/admin_api.hpp"
 
 #include "app/node_health.hpp"
+#include "base/log.hpp"
 #include "http/json.hpp"
 #include "http/token_file.hpp"
 
 #include <prometheus/text_serializer.h>
 
 #include <charconv>
-#include <cstdio>
 #include <ctime>
 
 namespace fulcrum {
@@ -238,9 +238,8 @@ admin_reply admin_api::set_state(std::string_view path, std::string_view authori
         return text(400, "expected a JSON body {\"state\": \"ready\"}, \"drain\" or \"maint\"\n");
     }
     states_.set_admin(b, s, *state);
-    std::fprintf(stderr, "fulcrum: server %s/%s admin state %s (admin API)\n",
-                 std::string(backend_name).c_str(), std::string(server_name).c_str(),
-                 std::string(to_string(*state)).c_str());
+    base::logf("server %s/%s admin state %s (admin API)", std::string(backend_name).c_str(),
+               std::string(server_name).c_str(), std::string(to_string(*state)).c_str());
     return text(200, "server " + std::string(backend_name) + "/" + std::string(server_name) +
                          " is now " + std::string(to_string(*state)) + "\n");
 }

@@ -1,16 +1,15 @@
 #include "app/failover_agent.hpp"
 
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "failover/hook_runner.hpp"
 #include "sli/metric.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <prometheus/metric_family.h>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace fulcrum {
 
@@ -19,8 +18,9 @@ using failover::role;
 
 namespace {
 
+// The agent's lines say whose they are: "fulcrum: failover: ...".
 void log_line(const std::string& line) {
-    std::fprintf(stderr, "fulcrum: failover: %s\n", line.c_str());
+    base::log("failover: " + line);
 }
 
 constexpr std::array<role, 3> roles{role::active, role::passive, role::fault};
@@ -149,7 +149,7 @@ asio::awaitable<void> failover_agent::watch() {
         handle(controller_.tick(std::chrono::steady_clock::now(), seen));
         tick_timer_.expires_at(next);
         boost::system::error_code ec;
-        co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await tick_timer_.async_wait(base::with(ec));
     }
 }
 
@@ -205,7 +205,7 @@ asio::awaitable<void> failover_agent::work() {
         if (queue_.empty()) {
             queue_signal_.expires_at(std::chrono::steady_clock::time_point::max());
             boost::system::error_code ec;
-            co_await queue_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await queue_signal_.async_wait(base::with(ec));
             continue;
         }
         const auto next = queue_.front();

@@ -3,6 +3,8 @@
 #include "app/health_command.hpp"
 #include "app/reserved_ip_command.hpp"
 #include "app/sli_state.hpp"
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
@@ -16,7 +18,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -65,6 +66,13 @@ struct options {
     config::duration timeout{2000};
 };
 
+// A bad command line: what is wrong, then how to use fulcrum.
+int usage_error(const std::string& what) {
+    base::log(what);
+    std::fputs(usage.data(), stderr);
+    return 2;
+}
+
 // Returns the exit code to leave with, or -1 to go on.
 int parse_arguments(int argc, char** argv, options& out) {
     int i = 1;
@@ -74,8 +82,7 @@ int parse_arguments(int argc, char** argv, options& out) {
         out.command = argv[i++];
         if (i == argc ||
             (std::string_view(argv[i]) != "status" && std::string_view(argv[i]) != "assign")) {
-            std::fprintf(stderr, "fulcrum: reserved-ip needs status or assign\n%s", usage.data());
-            return 2;
+            return usage_error("reserved-ip needs status or assign");
         }
         out.action = argv[i++];
     }
@@ -95,19 +102,15 @@ int parse_arguments(int argc, char** argv, options& out) {
             out.config_path = argv[++i];
         } else if (arg == "--timeout" && out.command == "health" && i + 1 < argc) {
             if (!config::parse_duration(argv[++i], out.timeout) || out.timeout.count() <= 0) {
-                std::fprintf(stderr,
-                             "fulcrum: --timeout '%s': expected a duration above 0 such as 2s\n",
-                             argv[i]);
+                base::logf("--timeout '%s': expected a duration above 0 such as 2s", argv[i]);
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "fulcrum: unknown argument '%s'\n%s", argv[i], usage.data());
-            return 2;
+            return usage_error("unknown argument '" + std::string(arg) + "'");
         }
     }
     if (out.config_path.empty()) {
-        std::fprintf(stderr, "fulcrum: no configuration given (-c FILE)\n%s", usage.data());
-        return 2;
+        return usage_error("no configuration given (-c FILE)");
     }
     return -1;
 }
@@ -125,7 +128,7 @@ asio::awaitable<void> tick_sli_windows(asio::io_context& control, sli::service_w
     for (;;) {
         timer.expires_after(std::chrono::seconds(1));
         boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await timer.async_wait(base::with(ec));
         if (ec) {
             co_return;
         }
@@ -157,9 +160,9 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
                                           admin_server& admin, health::checker& checker,
                                           failover_agent* failover, config::duration grace) {
     const int signal = co_await signals.async_wait(asio::use_awaitable);
-    std::fprintf(stderr, "fulcrum: %s: draining, %zu connections open, grace %lld ms\n",
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
-                 static_cast<long long>(grace.count()));
+    base::logf("%s: draining, %zu connections open, grace %lld ms",
+               signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
+               static_cast<long long>(grace.count()));
     api.set_draining();
     engine.drain();
     const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -170,7 +173,7 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     }
     const auto cut = engine.open_connections();
     if (cut > 0) {
-        std::fprintf(stderr, "fulcrum: grace period over, closing %zu connections\n", cut);
+        base::logf("grace period over, closing %zu connections", cut);
     }
     admin.stop();
     checker.stop();
@@ -208,8 +211,7 @@ int serve(const config::config& cfg) {
             state->load();
             collectables.push_back(state->metrics());
         } else {
-            std::fprintf(stderr, "fulcrum: no state_dir: the SLI windows are not kept across "
-                                 "a restart\n");
+            base::log("no state_dir: the SLI windows are not kept across a restart");
         }
         if (rt->cfg.failover && rt->cfg.failover->controller) {
             failover = std::make_unique<failover_agent>(control, *rt->cfg.failover, [&] {
@@ -230,20 +232,20 @@ int serve(const config::config& cfg) {
                                      ": " + e.code().message());
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "fulcrum: %s\n", e.what());
+        base::log(e.what());
         return 1;
     }
     // Installed before anything says it listens, so that a SIGTERM sent as soon as the
     // listening lines appear drains instead of killing the process.
     asio::signal_set signals(control, SIGTERM, SIGINT);
     for (const auto& l : engine.listeners()) {
-        std::fprintf(stderr, "fulcrum: frontend %s listening on %s:%u\n", l.frontend.c_str(),
-                     l.address.address().to_string().c_str(), l.address.port());
+        base::logf("frontend %s listening on %s:%u", l.frontend.c_str(),
+                   l.address.address().to_string().c_str(), l.address.port());
     }
     const auto admin_address = admin->local_endpoint();
-    std::fprintf(stderr, "fulcrum: admin listening on %s:%u\n",
-                 admin_address.address().to_string().c_str(), admin_address.port());
-    std::fprintf(stderr, "fulcrum: serving with %zu worker threads\n", threads);
+    base::logf("admin listening on %s:%u", admin_address.address().to_string().c_str(),
+               admin_address.port());
+    base::logf("serving with %zu worker threads", threads);
 
     engine.start();
     checker.start();
@@ -267,7 +269,7 @@ int serve(const config::config& cfg) {
         sli_windows.tick(sli::wall_clock::now());
         state->save(true);
     }
-    std::fprintf(stderr, "fulcrum: stopped\n");
+    base::log("stopped");
     return 0;
 }
 
@@ -283,8 +285,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", error.to_string().c_str());
     }
     if (!loaded.ok()) {
-        std::fprintf(stderr, "fulcrum: %s: %zu error%s\n", opts.config_path.c_str(),
-                     loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+        base::logf("%s: %zu error%s", opts.config_path.c_str(), loaded.errors.size(),
+                   loaded.errors.size() == 1 ? "" : "s");
         return opts.command.empty() ? 1 : 2;
     }
     if (opts.command == "reserved-ip") {
@@ -304,7 +306,7 @@ int main(int argc, char** argv) {
     try {
         return serve(loaded.value);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "fulcrum: %s\n", e.what());
+        base::log(e.what());
         return 1;
     }
 }

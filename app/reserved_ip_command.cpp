@@ -1,5 +1,6 @@
 #include "app/reserved_ip_command.hpp"
 
+#include "base/log.hpp"
 #include "failover/reserved_ip.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -61,18 +62,16 @@ asio::awaitable<int> act(std::string_view action, failover::reserved_ip_client& 
 
 int run_reserved_ip_command(std::string_view action, const config::config& cfg) {
     if (!cfg.failover || !cfg.failover->reserved_ip) {
-        std::fprintf(stderr, "fulcrum: reserved-ip: the configuration has no "
-                             "failover.reserved_ip section\n");
+        base::log("reserved-ip: the configuration has no failover.reserved_ip section");
         return 2;
     }
     const auto& configured = *cfg.failover->reserved_ip;
     std::unique_ptr<failover::reserved_ip_client> client;
     try {
-        client = std::make_unique<failover::reserved_ip_client>(
-            failover::settings_from(configured),
-            [](const std::string& line) { std::fprintf(stderr, "fulcrum: %s\n", line.c_str()); });
+        client = std::make_unique<failover::reserved_ip_client>(failover::settings_from(configured),
+                                                                base::log);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "fulcrum: %s\n", e.what());
+        base::log(e.what());
         return 2;
     }
     asio::io_context context(1);

@@ -1,17 +1,16 @@
 #include "app/sli_state.hpp"
 
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "sli/metric.hpp"
 
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <stdexcept>
 
 namespace fulcrum {
@@ -29,12 +28,6 @@ struct save_counts {
 namespace {
 
 namespace asio = boost::asio;
-
-// One write, so that lines from the control thread and the workers do not interleave.
-void log_line(const std::string& line) {
-    const std::string text = "fulcrum: " + line + "\n";
-    std::fwrite(text.data(), 1, text.size(), stderr);
-}
 
 class save_metrics : public prometheus::Collectable {
 public:
@@ -91,7 +84,7 @@ sli_state::sli_state(const std::filesystem::path& dir, config::duration interval
       metrics_(std::make_shared<save_metrics>(counts_)) {}
 
 void sli_state::load() {
-    log_line(file_.load(sli::wall_clock::now()).message);
+    base::log(file_.load(sli::wall_clock::now()).message);
 }
 
 asio::awaitable<void> sli_state::run(asio::io_context& control) {
@@ -99,7 +92,7 @@ asio::awaitable<void> sli_state::run(asio::io_context& control) {
     for (;;) {
         timer.expires_after(interval_);
         boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await timer.async_wait(base::with(ec));
         if (ec) {
             co_return;
         }
@@ -113,21 +106,21 @@ void sli_state::save(bool final) {
         ++counts_->failed;
         // Once per run of failures: a full disk would otherwise repeat the line every interval.
         if (failing_++ == 0 || final) {
-            log_line("cannot save the SLI windows: " + *problem +
-                     " (they are kept in memory; fulcrum goes on serving and retries every " +
-                     std::to_string(std::chrono::ceil<std::chrono::seconds>(interval_).count()) +
-                     "s)");
+            base::log("cannot save the SLI windows: " + *problem +
+                      " (they are kept in memory; fulcrum goes on serving and retries every " +
+                      std::to_string(std::chrono::ceil<std::chrono::seconds>(interval_).count()) +
+                      "s)");
         }
         return;
     }
     ++counts_->saved;
     counts_->last_saved = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
     if (failing_ > 0) {
-        log_line("SLI windows saved to " + file_.path().string() + " again, after " +
-                 std::to_string(failing_) + " failed save" + (failing_ == 1 ? "" : "s"));
+        base::log("SLI windows saved to " + file_.path().string() + " again, after " +
+                  std::to_string(failing_) + " failed save" + (failing_ == 1 ? "" : "s"));
         failing_ = 0;
     } else if (final) {
-        log_line("SLI windows saved to " + file_.path().string());
+        base::log("SLI windows saved to " + file_.path().string());
     }
 }
 

@@ -1,12 +1,12 @@
 #include "failover/hook_runner.hpp"
 
+#include "base/asio.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +17,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -26,6 +25,7 @@
 namespace fulcrum::failover {
 
 namespace asio = boost::asio;
+using base::with;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
 
@@ -38,10 +38,6 @@ constexpr std::size_t max_line_bytes = 1000;
 // How long output is still read after the hook exited: a child it left behind may hold the
 // pipe open for ever.
 constexpr config::duration output_linger{1000};
-
-auto with(error_code& ec) {
-    return asio::redirect_error(asio::use_awaitable, ec);
-}
 
 std::string duration_text(config::duration d) {
     if (d.count() != 0 && d.count() % 1000 == 0) {
@@ -162,7 +158,7 @@ struct running_hook {
     bool reaped = false;
     bool timed_out = false;
     bool output_done = false;
-    std::string prefix; // "fulcrum: hook on_active"
+    std::string prefix; // "hook on_active"
     log_sink log;
     std::string partial; // the line being read
     bool partial_cut = false;
@@ -270,12 +266,6 @@ hook_result not_started(std::string error) {
 
 } // namespace
 
-void log_to_stderr(const std::string& line) {
-    const std::string whole = line + "\n";
-    // One write, so that lines from several threads do not interleave.
-    std::fwrite(whole.data(), 1, whole.size(), stderr);
-}
-
 hook_request make_hook_request(const config::failover& settings, const action& a) {
     hook_request request;
     request.name = std::string(hook_name(a.hook));
@@ -292,7 +282,7 @@ hook_request make_hook_request(const config::failover& settings, const action& a
 }
 
 asio::awaitable<hook_result> run_hook(hook_request request, log_sink log) {
-    const std::string prefix = "fulcrum: hook " + request.name;
+    const std::string prefix = "hook " + request.name;
     const auto finish = [&](hook_result result) {
         log(prefix + " " + result.text);
         return result;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/log.hpp"
 #include "config/config.hpp"
 #include "failover/controller.hpp"
 
@@ -47,20 +48,19 @@ struct hook_result {
     bool ok() const { return how == status::exited && exit_code == 0; }
 };
 
-// Receives whole log lines, "fulcrum: " prefix included, without the newline.
+// Receives whole log lines, without the "fulcrum: " and the newline that base::log adds.
 using log_sink = std::function<void(const std::string& line)>;
-void log_to_stderr(const std::string& line);
 
 // Starts the hook with posix_spawn in a process group of its own, in /, with stdin from
 // /dev/null and no file descriptor of ours but its stdout and stderr, which both go to one
-// pipe. Each line it prints is logged as "fulcrum: hook NAME: LINE" (at most 100 lines of at
-// most 1000 bytes each); how it ended as "fulcrum: hook NAME " + text. Never throws for the
-// hook's failures; returns once it has exited and its output is read.
+// pipe. Each line it prints is logged as "hook NAME: LINE" (at most 100 lines of at most
+// 1000 bytes each); how it ended as "hook NAME " + text. Never throws for the hook's failures;
+// returns once it has exited and its output is read.
 //
 // The exit is awaited through a pidfd (Linux 5.3), readable when the process ends, on the
 // caller's executor: no SIGCHLD handler that could reap other children, no polling, and the
 // io_context keeps running meanwhile. Output that processes left behind by the hook keep
 // writing is read for one more second after it exited, then no longer.
-boost::asio::awaitable<hook_result> run_hook(hook_request request, log_sink log = log_to_stderr);
+boost::asio::awaitable<hook_result> run_hook(hook_request request, log_sink log = base::log);
 
 } // namespace fulcrum::failover

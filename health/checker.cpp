@@ -1,15 +1,15 @@
 #include "health/checker.hpp"
 
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "health/tracker.hpp"
 #include "http/parser.hpp"
 #include "sli/windows.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <random>
@@ -30,15 +29,12 @@ namespace fulcrum::health {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using base::with;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
 using wall = std::chrono::system_clock;
 
 namespace {
-
-auto with(error_code& ec) {
-    return asio::redirect_error(asio::use_awaitable, ec);
-}
 
 // What a failed check is counted as, in fulcrum_server_check_failures_total{reason}.
 enum class failure : std::uint8_t { none, connect, timeout, status, body, protocol };
@@ -100,11 +96,6 @@ std::string dechunk(std::string_view wire) {
         payload.append(data);
         wire.remove_prefix(std::min(data.size() + 2, wire.size()));
     }
-}
-
-// One write, so that lines from the control thread and the workers do not interleave.
-void log_line(const std::string& line) {
-    std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 void rethrow(std::exception_ptr e) {
@@ -229,7 +220,7 @@ struct checker_state {
         states.set_up(s.backend, s.index, up);
         s.last_change = wall::now();
         ++(up ? s.ups : s.downs);
-        std::string line = "fulcrum: server " + s.label + (up ? " UP: " : " DOWN: ");
+        std::string line = "server " + s.label + (up ? " UP: " : " DOWN: ");
         if (first_result) {
             line += "first check failed (" + result.text + ")";
         } else {
@@ -237,7 +228,7 @@ struct checker_state {
             line += std::to_string(n) + " consecutive check" + (n == 1 ? "" : "s") +
                     (up ? " passed" : " failed") + " (last: " + result.text + ")";
         }
-        log_line(line + "\n");
+        base::log(line);
     }
 
     void on_tick() {
@@ -250,8 +241,8 @@ struct checker_state {
                 states.set_up(s.backend, s.index, true);
                 s.last_change = wall::now();
                 ++s.ups;
-                log_line("fulcrum: server " + s.label + " UP: back in rotation after " +
-                         milliseconds(hold) + " (passive DOWN; checks disabled)\n");
+                base::log("server " + s.label + " UP: back in rotation after " +
+                          milliseconds(hold) + " (passive DOWN; checks disabled)");
             }
         }
         const auto wall_now = wall::now();
@@ -618,10 +609,10 @@ void log_passive_down(const config::config& cfg, std::size_t backend, std::size_
                       transition_cause cause, unsigned count) {
     const auto& b = cfg.backends[backend];
     const bool errors = cause == transition_cause::passive_5xx;
-    log_line("fulcrum: server " + b.name + "/" + b.servers[server].name +
-             " DOWN: " + std::to_string(count) + " consecutive " +
-             (errors ? "5xx response" : "connect failure") + (count == 1 ? "" : "s") +
-             " (passive)\n");
+    base::log("server " + b.name + "/" + b.servers[server].name +
+              " DOWN: " + std::to_string(count) + " consecutive " +
+              (errors ? "5xx response" : "connect failure") + (count == 1 ? "" : "s") +
+              " (passive)");
 }
 
 } // namespace fulcrum::health

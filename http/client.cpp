@@ -1,17 +1,16 @@
 #include "http/client.hpp"
 
+#include "base/asio.hpp"
 #include "http/head.hpp"
 #include "http/parser.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -27,6 +26,7 @@ namespace fulcrum::http {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using asio::ip::tcp;
+using base::with;
 using boost::system::error_code;
 
 std::string url::authority() const {
@@ -119,10 +119,6 @@ std::string_view http_response::header(std::string_view name) const {
 }
 
 namespace {
-
-auto with(error_code& ec) {
-    return asio::redirect_error(asio::use_awaitable, ec);
-}
 
 // The connection of one exchange, shared with its watchdog, whose handler may run after the
 // exchange has ended.

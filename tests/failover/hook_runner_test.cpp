@@ -80,7 +80,7 @@ protected:
     // The hook's own output, without the prefix, and without the final line about its end.
     strings output() const {
         strings out;
-        const std::string prefix = "fulcrum: hook on_active: ";
+        const std::string prefix = "hook on_active: ";
         for (const std::string& line : lines_) {
             if (line.starts_with(prefix)) {
                 out.push_back(line.substr(prefix.size()));
@@ -105,10 +105,9 @@ TEST_F(hook_runner_test, exit_status_and_output_are_logged) {
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(output(), (strings{"moving 203.0.113.10", "no route", "no newline at the end"}));
     ASSERT_FALSE(lines_.empty());
-    EXPECT_TRUE(
-        std::regex_match(lines_.back(), std::regex("fulcrum: hook on_active exited 3 in [0-9]+ms")))
+    EXPECT_TRUE(std::regex_match(lines_.back(), std::regex("hook on_active exited 3 in [0-9]+ms")))
         << lines_.back();
-    EXPECT_EQ("fulcrum: hook on_active " + r.text, lines_.back());
+    EXPECT_EQ("hook on_active " + r.text, lines_.back());
 
     lines_.clear();
     r = run(hook({script("works", "exit 0\n")}));
@@ -208,7 +207,7 @@ TEST_F(hook_runner_test, a_hook_past_its_timeout_is_killed_with_its_children) {
     EXPECT_EQ(r.how, hook_result::status::timed_out);
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(r.text, "killed after timeout 300ms");
-    EXPECT_EQ(lines_.back(), "fulcrum: hook on_active killed after timeout 300ms");
+    EXPECT_EQ(lines_.back(), "hook on_active killed after timeout 300ms");
     EXPECT_EQ(output(), strings{"waiting"});
     EXPECT_GE(r.elapsed, 300ms);
     // The sleep it started was in its process group: gone too (or a zombie until init reaps).
@@ -237,7 +236,7 @@ TEST_F(hook_runner_test, a_program_that_cannot_start_is_reported) {
     hook_result r = run(hook({path("missing")}));
     EXPECT_EQ(r.how, hook_result::status::not_started);
     EXPECT_EQ(r.text, "could not start: No such file or directory");
-    EXPECT_EQ(lines_, strings{"fulcrum: hook on_active could not start: No such file or "
+    EXPECT_EQ(lines_, strings{"hook on_active could not start: No such file or "
                               "directory"});
 
     lines_.clear();
