@@ -62,15 +62,6 @@ struct attempt {
     bool timed_out = false;
 };
 
-// As the proxy's: large enough for real applications' cookies, small enough that a broken
-// server cannot grow our memory.
-config::limits response_limits() {
-    config::limits limits;
-    limits.max_head_bytes = 64 * 1024;
-    limits.max_headers = 200;
-    return limits;
-}
-
 std::string milliseconds(steady::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
@@ -293,7 +284,7 @@ using detail::checker_state;
 // Reads the response to an HTTP check up to what decides it: the status, and the body when
 // expect_body is set.
 asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
-    http::parser parser(http::parser::mode::response, response_limits());
+    http::parser parser(http::parser::mode::response, http::response_limits());
     parser.expect_head_response(s.check.method == "HEAD");
     std::vector<char> buffer(16 * 1024);
     std::string body; // in its wire framing

@@ -158,14 +158,6 @@ std::string request_head(const http_request& request, const url& u) {
     return out;
 }
 
-config::limits response_limits() {
-    config::limits limits;
-    // Cloud APIs behind CDNs send many headers; still a bound on what a server can make us hold.
-    limits.max_head_bytes = 64 * 1024;
-    limits.max_headers = 200;
-    return limits;
-}
-
 // Reads one response into `out`; the error in words, or "".
 template <typename Stream>
 asio::awaitable<std::string> read_response(Stream& stream, bool head_request, std::size_t max_body,

@@ -90,4 +90,14 @@ private:
     std::size_t kept_body_max_ = 0;
 };
 
+// The limits on response heads from servers, which the config does not set: 64 KiB and 200
+// headers, large enough for real applications' cookies and for cloud APIs behind CDNs that send
+// many headers, small enough that a broken server cannot grow our memory.
+inline config::limits response_limits() {
+    config::limits limits;
+    limits.max_head_bytes = 64 * 1024;
+    limits.max_headers = 200;
+    return limits;
+}
+
 } // namespace fulcrum::http
