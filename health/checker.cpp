@@ -3,7 +3,7 @@
 #include "base/asio.hpp"
 #include "base/log.hpp"
 #include "health/tracker.hpp"
-#include "http/parser.hpp"
+#include "http/response_reader.hpp"
 #include "sli/windows.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <exception>
 #include <limits>
 #include <random>
@@ -64,29 +63,6 @@ struct attempt {
 
 std::string milliseconds(steady::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
-}
-
-// The payload of a chunked body that the parser has validated, possibly cut short at
-// max_body_bytes: the parser passes body bytes on in their wire framing, and a marker may
-// straddle two chunks.
-std::string dechunk(std::string_view wire) {
-    std::string payload;
-    for (;;) {
-        const auto line_end = wire.find("\r\n");
-        if (line_end == std::string_view::npos) {
-            return payload;
-        }
-        std::uint64_t size = 0;
-        const auto parsed = std::from_chars(wire.data(), wire.data() + line_end, size, 16);
-        if (parsed.ec != std::errc{} || size == 0) {
-            return payload;
-        }
-        wire.remove_prefix(line_end + 2);
-        const auto data =
-            wire.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(size, wire.size())));
-        payload.append(data);
-        wire.remove_prefix(std::min(data.size() + 2, wire.size()));
-    }
 }
 
 void rethrow(std::exception_ptr e) {
@@ -284,65 +260,31 @@ using detail::checker_state;
 // Reads the response to an HTTP check up to what decides it: the status, and the body when
 // expect_body is set.
 asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
-    http::parser parser(http::parser::mode::response, http::response_limits());
-    parser.expect_head_response(s.check.method == "HEAD");
-    std::vector<char> buffer(16 * 1024);
-    std::string body; // in its wire framing
-    bool in_body = false;
-    const auto judge_body = [&] {
-        const std::string payload = parser.head().chunked() ? dechunk(body) : body;
-        if (payload.find(s.check.expect_body) != std::string::npos) {
-            return outcome{};
-        }
-        return outcome{failure::body,
-                       "body does not contain '" + s.check.expect_body + "'" +
-                           (body.size() >= max_body_bytes ? " in its first 64 KiB" : "")};
-    };
-    for (;;) {
-        error_code ec;
-        const std::size_t n = co_await a.socket.async_read_some(asio::buffer(buffer), with(ec));
-        if (ec == asio::error::eof) {
-            if (parser.finish().event == http::parse_event::message_done) {
-                co_return judge_body();
-            }
-            co_return outcome{failure::protocol, "connection closed before a complete response"};
-        }
-        if (ec) {
-            co_return outcome{failure::protocol, "connection failed (" + ec.message() + ")"};
-        }
-        std::string_view data(buffer.data(), n);
-        for (bool feed = true; feed;) {
-            const auto r = parser.feed(data);
-            if (r.event == http::parse_event::error) {
-                co_return outcome{failure::protocol,
-                                  "bad response: " + std::string(parser.error_reason())};
-            }
-            if (in_body) {
-                body.append(data.substr(0, std::min(r.consumed, max_body_bytes - body.size())));
-            }
-            data.remove_prefix(r.consumed);
-            feed = !data.empty();
-            if (r.event == http::parse_event::head_done) {
-                const int status = parser.head().status();
-                if (status < 200) {
-                    parser.next_message();
-                    continue;
-                }
-                if (!s.expected(status)) {
-                    co_return outcome{failure::status, "status " + std::to_string(status)};
-                }
-                if (s.check.expect_body.empty()) {
-                    co_return outcome{};
-                }
-                in_body = true;
-                // A response without a body ends on this feed, even with nothing left.
-                feed = true;
-            } else if (r.event == http::parse_event::message_done ||
-                       (in_body && body.size() >= max_body_bytes)) {
-                co_return judge_body();
-            }
-        }
+    const std::string& expect_body = s.check.expect_body;
+    http::read_options options;
+    options.head_request = s.check.method == "HEAD";
+    options.max_body = max_body_bytes;
+    options.truncate_body = true;
+    options.want_body = [&](int status) { return s.expected(status) && !expect_body.empty(); };
+    const auto r = co_await http::read_response(a.socket, std::move(options));
+    if (r.failure == http::read_failure::closed_early) {
+        co_return outcome{failure::protocol, "connection closed before a complete response"};
     }
+    if (r.failure == http::read_failure::io) {
+        co_return outcome{failure::protocol, "connection failed (" + r.io_error.message() + ")"};
+    }
+    if (r.failure == http::read_failure::bad_response) {
+        co_return outcome{failure::protocol, "bad response: " + r.reason};
+    }
+    // With truncate_body, a long body is no failure: its first max_body_bytes are searched.
+    if (!s.expected(r.response.status)) {
+        co_return outcome{failure::status, "status " + std::to_string(r.response.status)};
+    }
+    if (expect_body.empty() || r.response.body.find(expect_body) != std::string::npos) {
+        co_return outcome{};
+    }
+    co_return outcome{failure::body, "body does not contain '" + expect_body + "'" +
+                                         (r.truncated ? " in its first 64 KiB" : "")};
 }
 
 asio::awaitable<outcome> check_once(checked_server& s) {

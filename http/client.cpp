@@ -2,12 +2,11 @@
 
 #include "base/asio.hpp"
 #include "http/head.hpp"
-#include "http/parser.hpp"
+#include "http/response_reader.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -109,15 +108,6 @@ std::optional<url> parse_url(std::string_view text) {
     return out;
 }
 
-std::string_view http_response::header(std::string_view name) const {
-    for (const auto& [n, v] : headers) {
-        if (http::iequals(n, name)) {
-            return v;
-        }
-    }
-    return {};
-}
-
 namespace {
 
 // The connection of one exchange, shared with its watchdog, whose handler may run after the
@@ -158,62 +148,21 @@ std::string request_head(const http_request& request, const url& u) {
     return out;
 }
 
-// Reads one response into `out`; the error in words, or "".
-template <typename Stream>
-asio::awaitable<std::string> read_response(Stream& stream, bool head_request, std::size_t max_body,
-                                           http_response& out) {
-    http::parser parser(http::parser::mode::response, response_limits());
-    parser.expect_head_response(head_request);
-    parser.keep_body(&out.body, max_body);
-    std::vector<char> buffer(16 * 1024);
-    const auto too_large = [&] {
-        return "the response body is larger than " + std::to_string(max_body) + " bytes";
-    };
-    for (;;) {
-        error_code ec;
-        const std::size_t n = co_await stream.async_read_some(asio::buffer(buffer), with(ec));
-        if (ec == asio::error::eof) {
-            if (parser.finish().event == http::parse_event::message_done) {
-                co_return "";
-            }
-            co_return "the connection closed before the response was complete";
-        }
-        // A TLS peer that closes without close_notify cannot be told from an attacker cutting
-        // the stream, so a body delimited by the close is not taken as complete then.
-        if (ec == ssl::error::stream_truncated) {
-            co_return "the connection closed before the response was complete";
-        }
-        if (ec) {
-            co_return "reading the response failed: " + ec.message();
-        }
-        std::string_view data(buffer.data(), n);
-        for (bool feed = true; feed;) {
-            const auto r = parser.feed(data);
-            if (r.event == http::parse_event::error) {
-                co_return "bad response: " + std::string(parser.error_reason());
-            }
-            data.remove_prefix(r.consumed);
-            feed = !data.empty();
-            if (parser.body_bytes() > max_body) {
-                co_return too_large();
-            }
-            if (r.event == http::parse_event::head_done) {
-                const auto& head = parser.head();
-                if (head.status() < 200) {
-                    parser.next_message();
-                    continue;
-                }
-                out.status = head.status();
-                for (const auto& h : head.headers()) {
-                    out.headers.emplace_back(h.name, h.value);
-                }
-                // A response without a body ends on this feed, even with nothing left.
-                feed = true;
-            } else if (r.event == http::parse_event::message_done) {
-                co_return "";
-            }
-        }
+// The words for a response that could not be read, or "" when it was.
+std::string read_failure_text(const read_result& r, std::size_t max_body) {
+    if (r.ok()) {
+        return "";
     }
+    if (r.failure == read_failure::closed_early) {
+        return "the connection closed before the response was complete";
+    }
+    if (r.failure == read_failure::io) {
+        return "reading the response failed: " + r.io_error.message();
+    }
+    if (r.failure == read_failure::bad_response) {
+        return "bad response: " + r.reason;
+    }
+    return "the response body is larger than " + std::to_string(max_body) + " bytes";
 }
 
 // The words for a failed handshake: OpenSSL's verdict on the certificate when it was refused.
@@ -331,13 +280,17 @@ asio::awaitable<http_result> http_client::send(http_request request) {
                 " failed: " + ec.message();
         }
         conn->phase = "waiting for the response";
-        const bool head_request = request.method == "HEAD";
+        read_options options;
+        options.head_request = request.method == "HEAD";
+        options.max_body = max_body_bytes_;
+        read_result read;
         if (u->tls) {
-            co_return co_await read_response(conn->stream, head_request, max_body_bytes_,
-                                             result.response);
+            read = co_await read_response(conn->stream, std::move(options));
+        } else {
+            read = co_await read_response(conn->stream.next_layer(), std::move(options));
         }
-        co_return co_await read_response(conn->stream.next_layer(), head_request, max_body_bytes_,
-                                         result.response);
+        result.response = std::move(read.response);
+        co_return read_failure_text(read, max_body_bytes_);
     };
     result.error = co_await exchange();
     watchdog.cancel();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "http/response_reader.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -39,15 +40,6 @@ struct http_request {
     std::string body;
     // The whole exchange: name resolution, connect, TLS handshake, request and response.
     config::duration timeout{10000};
-};
-
-struct http_response {
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body; // the payload, chunk framing removed
-
-    // The first value of header `name` (case-insensitive); "" when absent.
-    std::string_view header(std::string_view name) const;
 };
 
 struct http_result {
