@@ -133,6 +133,42 @@ std::string process::log() const {
     return read_file(log_);
 }
 
+program::program(const std::vector<std::string>& argv) {
+    proc_.emplace(argv, dir_.path() / "output.log");
+}
+
+bool program::printed(const std::string& text, clock::duration timeout) {
+    const auto found = [&] { return output().find(text) != std::string::npos; };
+    eventually([&] { return found() || !proc_->running(); }, timeout);
+    return found();
+}
+
+helper_server::helper_server(const std::vector<std::string>& argv) : program(argv) {
+    // The first line holding only digits: warnings on stderr may come before it.
+    const std::regex first_line(R"((?:^|\n)(\d+)\n)");
+    const bool up = eventually([&] {
+        std::smatch m;
+        const std::string text = output();
+        if (std::regex_search(text, m, first_line)) {
+            port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+            return true;
+        }
+        return !proc().running();
+    });
+    if (!up || port_ == 0) {
+        throw std::runtime_error("helper server " + argv[argv.size() > 1 ? 1 : 0] +
+                                 " printed no port:\n" + output());
+    }
+}
+
+std::vector<std::string> support_script(const std::string& name,
+                                        const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  std::string(FULCRUM_SOURCE_DIR) + "/tests/support/" + name};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
 namespace {
 
 std::uint64_t status_field_kib(pid_t pid, const std::string& field) {
@@ -467,6 +503,43 @@ bool raw_client::closed_by_peer(clock::duration timeout) {
         }
     }
     return false;
+}
+
+void raw_client::shut_write() {
+    ::shutdown(fd_, SHUT_WR);
+}
+
+void raw_client::close() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+void raw_client::reset() {
+    if (fd_ >= 0) {
+        const linger abortive{1, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+        close();
+    }
+}
+
+std::map<std::string, double> scrape_metrics(std::uint16_t admin_port) {
+    std::map<std::string, double> samples;
+    std::istringstream lines(get(admin_port, "/metrics").body);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        const auto space = line.rfind(' ');
+        samples[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
+    }
+    return samples;
+}
+
+double sample(const std::map<std::string, double>& metrics, const std::string& name) {
+    const auto it = metrics.find(name);
+    return it == metrics.end() ? 0 : it->second;
 }
 
 response parse_response(const std::string& raw) {

@@ -1,8 +1,8 @@
 #pragma once
 
 // Real processes on loopback for the integration tests: nginx backends, the fulcrum binary,
-// curl and a raw-socket client. Everything waits by polling with a deadline, never by sleeping
-// a fixed time.
+// curl, a raw-socket client and helper programs (the Python servers and clients in
+// tests/support). Everything waits by polling with a deadline, never by sleeping a fixed time.
 
 #include "eventually.hpp"
 
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,39 @@ private:
     std::optional<int> status_;
     std::filesystem::path log_;
 };
+
+// A program whose output (stdout and stderr) goes to a file of its own, read back as it runs.
+class program {
+public:
+    explicit program(const std::vector<std::string>& argv);
+    process& proc() { return *proc_; }
+    std::string output() const { return proc_->log(); }
+    // Waits until the program has printed `text`; false when it has not within `timeout`, or
+    // has ended without printing it.
+    bool printed(const std::string& text, clock::duration timeout = 10s);
+
+private:
+    temp_dir dir_;
+    std::optional<process> proc_;
+};
+
+// A server program that binds 127.0.0.1 port 0 and prints the port it got on a line of its own
+// (the Python servers in tests/support): started, and its port read back. Throws when no port
+// is printed within 10 s.
+class helper_server : public program {
+public:
+    explicit helper_server(const std::vector<std::string>& argv);
+    std::uint16_t port() const { return port_; }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    std::uint16_t port_ = 0;
+};
+
+// The command line running tests/support/<name> with Debian's /usr/bin/python3, the Python
+// that has python3-websockets (the `python3` on PATH may not).
+std::vector<std::string> support_script(const std::string& name,
+                                        const std::vector<std::string>& args = {});
 
 // Resident memory of a process in KiB: current (VmRSS) and peak (VmHWM).
 std::uint64_t rss_kib(pid_t pid);
@@ -175,6 +209,13 @@ public:
     // Reads one complete response (Content-Length or chunked framing, or up to close).
     std::string receive_response(clock::duration timeout = 10s);
     bool closed_by_peer(clock::duration timeout = 5s);
+    // Half-closes: shutdown(SHUT_WR) sends a FIN, and the client can still read.
+    void shut_write();
+    // Closes the socket as a program exiting does: a FIN (or an RST if received bytes are
+    // still unread, as the kernel decides).
+    void close();
+    // Closes with an RST (SO_LINGER {1, 0}), as a crashed or impatient client may.
+    void reset();
 
 private:
     int fd_ = -1;
@@ -188,6 +229,12 @@ struct response {
 };
 // Splits one response; status 0 when `raw` holds none.
 response parse_response(const std::string& raw);
+
+// Every sample of fulcrum's GET /metrics on the admin port, "name{labels}" -> value.
+std::map<std::string, double> scrape_metrics(std::uint16_t admin_port);
+// One sample of a scrape, 0 when it has no such line (a labelled counter such as
+// fulcrum_http_requests_total{code} appears with its first count).
+double sample(const std::map<std::string, double>& metrics, const std::string& name);
 
 // One request on a fresh connection ("Connection: close"), returning the parsed response.
 response get(std::uint16_t port, const std::string& path, const std::string& extra_headers = "");
