@@ -174,6 +174,14 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     const auto cut = engine.open_connections();
     if (cut > 0) {
         base::logf("grace period over, closing %zu connections", cut);
+        // Upgraded connections are ended rather than cut, so that each is metered; a moment
+        // for them to close.
+        engine.end_tunnels();
+        const auto ended = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (engine.open_connections() > 0 && std::chrono::steady_clock::now() < ended) {
+            poll.expires_after(std::chrono::milliseconds(20));
+            co_await poll.async_wait(asio::use_awaitable);
+        }
     }
     admin.stop();
     checker.stop();

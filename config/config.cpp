@@ -1145,6 +1145,8 @@ private:
                         "defaults.timeouts"},
             {"server", "applies to backends: set it in a backend's timeouts or in "
                        "defaults.timeouts"},
+            {"tunnel", "applies to backends: set it in a backend's timeouts or in "
+                       "defaults.timeouts"},
         };
         static constexpr misplaced_key on_backend[] = {
             {"client", "applies to frontends: set it in a frontend's timeouts or in "
@@ -1159,18 +1161,20 @@ private:
                               : key == "client"       ? out.client
                               : key == "server"       ? out.server
                               : key == "http_request" ? out.http_request
-                                                      : out.keepalive;
+                              : key == "keepalive"    ? out.keepalive
+                                                      : out.tunnel;
             read_duration(value, false, field);
         };
         switch (where) {
         case scope::defaults:
-            walk_map(v, {"connect", "client", "server", "http_request", "keepalive"}, on_key);
+            walk_map(v, {"connect", "client", "server", "http_request", "keepalive", "tunnel"},
+                     on_key);
             break;
         case scope::frontend:
             walk_map(v, {"client", "http_request", "keepalive"}, on_key, on_frontend);
             break;
         case scope::backend:
-            walk_map(v, {"connect", "server"}, on_key, on_backend);
+            walk_map(v, {"connect", "server", "tunnel"}, on_key, on_backend);
             break;
         }
     }
@@ -1217,6 +1221,7 @@ private:
     void read_backend(const at& v, backend& out, std::size_t index) {
         out.connect_timeout = defaults_.timeouts.connect;
         out.server_timeout = defaults_.timeouts.server;
+        out.tunnel_timeout = defaults_.timeouts.tunnel;
         out.retries = defaults_.retries;
         out.pool = defaults_.pool;
         out.passive = defaults_.passive;
@@ -1254,6 +1259,7 @@ private:
                     read_timeouts(value, scope::backend, t);
                     out.connect_timeout = t.connect;
                     out.server_timeout = t.server;
+                    out.tunnel_timeout = t.tunnel;
                 } else if (key == "pool") {
                     read_pool(value, out.pool);
                 } else if (key == "health_check") {

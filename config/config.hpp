@@ -32,6 +32,9 @@ struct timeouts {
     duration server{30000};       // server inactivity: waiting for or reading a response
     duration http_request{10000}; // whole request head must arrive within this
     duration keepalive{60000};    // idle client connection between requests
+    // An upgraded connection (WebSocket) with no byte in either direction; as HAProxy's
+    // `timeout tunnel` advice, long, because such connections are quiet by nature.
+    duration tunnel{3600000};
 };
 
 struct limits {
@@ -95,6 +98,7 @@ struct backend {
     std::vector<server> servers;
     duration connect_timeout{5000};
     duration server_timeout{30000};
+    duration tunnel_timeout{3600000};
     unsigned retries = 1; // further servers tried after a failed connect
     struct pool pool;
     passive_health passive;

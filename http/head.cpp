@@ -63,6 +63,10 @@ bool is_protected(std::string_view name) {
 }
 
 bool is_removed(const message_head& head, std::string_view name) {
+    // An upgrade goes on to the next hop: its Upgrade header with it (RFC 9110 7.8).
+    if (head.upgrade() && iequals(name, "Upgrade")) {
+        return false;
+    }
     return is_hop_by_hop(name) || (!is_protected(name) && head.connection_lists(name));
 }
 
@@ -108,6 +112,7 @@ void message_head::clear() {
     has_content_length_ = false;
     content_length_ = 0;
     expect_continue_ = false;
+    upgrade_ = false;
     close_delimited_ = false;
     has_body_ = false;
 }
@@ -190,7 +195,9 @@ void write_request_head(const message_head& request, const forward_options& opti
         out.append("\r\n");
     }
     append_header(out, "X-Forwarded-Proto", options.proto);
-    if (request.is_http10()) {
+    if (request.upgrade()) {
+        out.append("Connection: upgrade\r\n");
+    } else if (request.is_http10()) {
         out.append("Connection: keep-alive\r\n");
     }
     out.append("\r\n");
@@ -212,7 +219,9 @@ void write_response_head(const message_head& response, bool client_is_http10, bo
             append_header(out, h.name, h.value);
         }
     }
-    if (!keep_alive) {
+    if (response.upgrade()) {
+        out.append("Connection: upgrade\r\n");
+    } else if (!keep_alive) {
         out.append("Connection: close\r\n");
     } else if (client_is_http10) {
         out.append("Connection: keep-alive\r\n");

@@ -52,6 +52,9 @@ public:
     bool has_content_length() const { return has_content_length_; }
     std::uint64_t content_length() const { return content_length_; }
     bool expect_continue() const { return expect_continue_; }
+    // A request asking to switch protocols (HTTP/1.1, Connection: upgrade and an Upgrade
+    // header, as a WebSocket handshake), or the 101 response that accepts it.
+    bool upgrade() const { return upgrade_; }
     // A response body that ends only when the server closes the connection.
     bool close_delimited() const { return close_delimited_; }
     // Whether a body follows the head (false for HEAD responses, 1xx, 204, 304, and requests
@@ -81,6 +84,7 @@ private:
     bool has_content_length_ = false;
     std::uint64_t content_length_ = 0;
     bool expect_continue_ = false;
+    bool upgrade_ = false;
     bool close_delimited_ = false;
     bool has_body_ = false;
 };
@@ -102,13 +106,15 @@ struct forward_options {
 // Content-Length and Transfer-Encoding kept because the body is forwarded in its wire framing,
 // X-Forwarded-For appended to (one combined header),
 // X-Forwarded-Proto set, Host and every other header preserved in order, and
-// "Connection: keep-alive" for a 1.0 request so that the server connection can be pooled.
+// "Connection: keep-alive" for a 1.0 request so that the server connection can be pooled. An
+// upgrade request keeps its Upgrade header and gets "Connection: upgrade".
 void write_request_head(const message_head& request, const forward_options& options,
                         std::string& out);
 
 // Serialises the response head sent to a client into `out` (cleared first): the server's
 // status line, hop-by-hop headers removed, and "Connection: close" when `keep_alive` is false,
-// or "Connection: keep-alive" for a 1.0 client that stays connected.
+// or "Connection: keep-alive" for a 1.0 client that stays connected. A 101 keeps its Upgrade
+// header and says "Connection: upgrade".
 void write_response_head(const message_head& response, bool client_is_http10, bool keep_alive,
                          std::string& out);
 

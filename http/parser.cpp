@@ -406,8 +406,10 @@ struct parser::impl {
         head.keep_alive_ = persistent(head);
         head.expect_continue_ = !head.is_http10() && iequals(head.find("Expect"), "100-continue");
         head.has_body_ = head.chunked_ || head.content_length_ > 0;
-        // The proxy removes Upgrade: the request goes on as an ordinary one, so llhttp must not
-        // stop after it to hand the connection over to another protocol.
+        head.upgrade_ =
+            !head.is_http10() && head.connection_lists("upgrade") && !head.find("Upgrade").empty();
+        // Whether the connection changes protocol is the server's answer to decide: the bytes
+        // after this request are kept unparsed until then, so llhttp must not stop on its own.
         llhttp.upgrade = 0;
         return 0;
     }
@@ -422,7 +424,14 @@ struct parser::impl {
             return reject(502, "invalid status code");
         }
         if (head.status_ == 101) {
-            return reject(502, "upgrade is not supported");
+            if (!expect_upgrade) {
+                return reject(502,
+                              "101 Switching Protocols to a request that asked for no upgrade");
+            }
+            // What follows is the new protocol's: the head is all this parser reads.
+            head.upgrade_ = true;
+            head.keep_alive_ = false;
+            return 0;
         }
         const bool no_body = expect_head_response || head.status_ / 100 == 1 ||
                              head.status_ == 204 || head.status_ == 304;
@@ -561,6 +570,7 @@ struct parser::impl {
     bool in_trailers = false;
     bool field_open = false; // llhttp may deliver a header name in several pieces
     bool expect_head_response = false;
+    bool expect_upgrade = false;
     std::uint64_t declared_body = 0; // sum of the chunk sizes announced so far
     message_head::span target;
     message_head::span reason;
@@ -592,6 +602,10 @@ void parser::keep_body(std::string* into, std::size_t max_bytes) {
 
 void parser::expect_head_response(bool is_head) {
     impl_->expect_head_response = is_head;
+}
+
+void parser::expect_upgrade(bool upgrade) {
+    impl_->expect_upgrade = upgrade;
 }
 
 parse_result parser::feed(std::string_view data) {

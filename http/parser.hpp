@@ -46,6 +46,10 @@ public:
     void next_message();
     // Response mode: the request this response answers was HEAD, so it has no body.
     void expect_head_response(bool is_head);
+    // Response mode: the request asked for an upgrade, so a 101 may answer it. A 101 ends at
+    // its head (head_done); the bytes after it belong to the new protocol. Kept like
+    // expect_head_response().
+    void expect_upgrade(bool upgrade);
 
     // Feeds the input not consumed yet. After head_done, feed the rest even when it is empty:
     // a message without a body then ends at once (message_done, consumed 0). Until

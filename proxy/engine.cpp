@@ -48,6 +48,12 @@ void engine::drain() {
     }
 }
 
+void engine::end_tunnels() {
+    for (auto& w : workers_) {
+        w->end_tunnels();
+    }
+}
+
 std::size_t engine::open_connections() const {
     std::size_t n = 0;
     for (const auto& w : workers_) {

@@ -42,6 +42,8 @@ public:
     // Stops accepting; idle client connections are closed, busy ones are closed after their
     // current response.
     void drain();
+    // Ends every upgraded connection (the shutdown grace is over); each is metered as it ends.
+    void end_tunnels();
     // Client connections still open, over all workers.
     std::size_t open_connections() const;
     void stop();

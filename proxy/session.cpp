@@ -1,23 +1,17 @@
 #include "proxy/detail/session.hpp"
 
+#include "proxy/detail/delivery.hpp"
+#include "proxy/detail/tunnel.hpp"
 #include "proxy/detail/worker.hpp"
 
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "health/checker.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-
-#include <array>
-#include <cstdio>
 
 namespace fulcrum::proxy::detail {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using boost::system::error_code;
 
 namespace {
 
@@ -26,11 +20,7 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t linger_bytes = 1024 * 1024;
 
-auto with(error_code& ec) {
-    return asio::redirect_error(asio::use_awaitable, ec);
-}
-
-std::string client_address_of(const tcp::socket& socket) {
+std::string client_address_of(const tcp::socket::lowest_layer_type& socket) {
     error_code ec;
     auto address = socket.remote_endpoint(ec).address();
     if (ec) {
@@ -44,181 +34,194 @@ std::string client_address_of(const tcp::socket& socket) {
 
 } // namespace
 
-session::session(worker& owner, tcp::socket client, std::size_t frontend)
+template <typename Stream>
+session<Stream>::session(worker& owner, Stream client, std::size_t frontend)
     : worker_(owner), frontend_(owner.rt().cfg.frontends[frontend]), frontend_index_(frontend),
-      client_(std::move(client)), client_address_(client_address_of(client_)),
-      watchdog_timer_(client_.get_executor()) {
+      client_(std::move(client)), client_address_(client_address_of(client_.lowest_layer())),
+      reader_(client_, &session::on_client_closed, this),
+      client_deadline_(owner.deadlines(), &session::on_client_deadline, this),
+      server_deadline_(owner.deadlines(), &session::on_server_deadline, this) {
     error_code ignored;
-    client_.set_option(tcp::no_delay(true), ignored);
+    client_.lowest_layer().set_option(tcp::no_delay(true), ignored);
 }
 
-void session::drain() {
+template <typename Stream> void session<Stream>::drain() {
     if (idle_) {
         error_code ignored;
-        client_.cancel(ignored);
+        client_.lowest_layer().cancel(ignored);
     }
 }
 
-void session::set_client_deadline(clock::duration timeout) {
-    client_timed_out_ = false;
-    client_deadline_ = clock::now() + timeout;
-    if (client_deadline_ < watchdog_timer_.expiry()) {
-        watchdog_timer_.cancel();
+template <typename Stream> void session<Stream>::end_tunnel() {
+    if (in_tunnel_) {
+        on_server_deadline(this);
     }
 }
 
-void session::set_server_deadline(clock::duration timeout) {
-    server_timed_out_ = false;
-    server_deadline_ = clock::now() + timeout;
-    if (server_deadline_ < watchdog_timer_.expiry()) {
-        watchdog_timer_.cancel();
-    }
+template <typename Stream> void session<Stream>::abandon() {
+    // The coroutine waiting on the reader holds the session: it must outlive this call.
+    const auto self = this->shared_from_this();
+    reader_.abandon();
 }
 
-session::outcome session::client_gone() {
-    close_upstream();
-    worker_.record_aborted(service_);
-    return outcome::close;
+template <typename Stream> void session<Stream>::on_client_deadline(void* self) {
+    error_code ignored;
+    static_cast<session*>(self)->client_.lowest_layer().cancel(ignored);
 }
 
-void session::record(std::size_t target, int status) {
-    worker_.record(frontend_index_, target, service_, status, request_start_);
-}
-
-void session::close_upstream() {
-    if (upstream_) {
+// Closes the server connection, which ends whatever waits on it; the coroutine then sees why
+// (the deadline passed, or the client left) and drops the connection itself.
+template <typename Stream> void session<Stream>::on_server_deadline(void* self) {
+    auto& s = *static_cast<session*>(self);
+    if (s.upstream_) {
         error_code ignored;
-        upstream_->socket.close(ignored);
-        upstream_.reset();
+        s.upstream_->socket.close(ignored);
     }
 }
 
-asio::awaitable<void> session::watchdog() {
-    auto self = shared_from_this();
-    while (!closed_) {
-        watchdog_timer_.expires_at(std::min(client_deadline_, server_deadline_));
-        error_code ec;
-        co_await watchdog_timer_.async_wait(with(ec));
-        if (closed_) {
-            break;
-        }
-        const auto now = clock::now();
-        if (client_deadline_ <= now) {
-            clear_client_deadline();
-            client_timed_out_ = true;
-            error_code ignored;
-            client_.cancel(ignored);
-        }
-        if (server_deadline_ <= now) {
-            clear_server_deadline();
-            server_timed_out_ = true;
-            if (upstream_) {
-                error_code ignored;
-                upstream_->socket.cancel(ignored);
-            }
-        }
+// The rule for a client that closes while its response is being prepared or sent. An RST is
+// a client that left. A FIN only says the client will send nothing more: a client whose
+// request asked to keep the connection open, with no further request of it waiting here, has
+// no reason to stop sending but leaving, so it left; the server's work is abandoned at once.
+// A client that announced the end of the connection (HTTP/1.0, Connection: close) or still has
+// requests waiting may have half-closed, as some tools do, and is served; whether it was still
+// there is told by what its TCP does with the response (delivery.hpp).
+template <typename Stream>
+void session<Stream>::on_client_closed(void* self, const error_code& ec) {
+    auto& s = *static_cast<session*>(self);
+    const bool requests_waiting = s.current_ != nullptr && !s.current_->from_client.empty();
+    if (ec == asio::error::eof && (!s.request_keep_alive_ || requests_waiting)) {
+        s.half_closed_ = true;
+        return;
     }
+    s.client_left_ = true;
+    on_server_deadline(self);
 }
 
-asio::awaitable<void> session::run() {
-    auto self = shared_from_this();
-    asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
-
-    // A new connection usually has its request on the way: read it at once. Between requests
-    // the connection holds only a small buffer for the start of the next request: a read, not
-    // a readiness wait, because Asio re-arms epoll (one epoll_ctl) for every wait but not for
-    // a read on a socket it already knows to be drained.
-    auto x = worker_.acquire_exchange(frontend_index_);
-    while (!worker_.draining() || x) {
+template <typename Stream> asio::awaitable<void> session<Stream>::run() {
+    std::unique_ptr<exchange> x;
+    bool first = true;
+    for (;;) {
         if (!x) {
+            // A new connection has its first request on the way; a kept-alive one may wait
+            // long for its next.
+            client_deadline_.arm(first ? frontend_.http_request_timeout
+                                       : frontend_.keepalive_timeout);
             idle_ = true;
-            set_client_deadline(frontend_.keepalive_timeout);
-            error_code ec;
-            const auto n = co_await client_.async_read_some(asio::buffer(first_bytes_), with(ec));
+            const bool input = co_await reader_.await_input();
             idle_ = false;
-            if (ec || worker_.draining()) {
+            client_deadline_.disarm();
+            if (!input || worker_.draining()) {
                 break;
             }
             x = worker_.acquire_exchange(frontend_index_);
-            x->from_client.append({first_bytes_.data(), n});
         }
-        if (co_await serve_one(*x) == outcome::close) {
+        first = false;
+        current_ = x.get();
+        const auto done = co_await serve(*x);
+        current_ = nullptr;
+        if (done == outcome::close || worker_.draining()) {
             break;
         }
         if (x->from_client.empty()) {
             worker_.release_exchange(frontend_index_, std::move(x));
         }
     }
+    close_upstream();
+    if (linger_ && x) {
+        co_await linger(x->from_client);
+    }
+    error_code ignored;
+    client_.lowest_layer().close(ignored);
+    co_await reader_.settle();
     if (x) {
         worker_.release_exchange(frontend_index_, std::move(x));
     }
-    close_upstream();
-    if (linger_) {
-        co_await linger();
-    }
-    closed_ = true;
-    error_code ignored;
-    client_.close(ignored);
-    watchdog_timer_.cancel();
+    client_deadline_.disarm();
+    server_deadline_.disarm();
     worker_.session_closed(*this);
 }
 
-asio::awaitable<session::outcome> session::serve_one(exchange& x) {
-    if (!co_await read_request_head(x)) {
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome> session<Stream>::serve(exchange& x) {
+    const auto& meter = worker_.meter();
+    const auto unrouted = meter.target_of_backend(frontend_.default_backend);
+    service_ = meter.service_of_backend(frontend_.default_backend);
+    if (worker_.metering()) {
+        request_start_ = clock::now();
+    }
+    int status = 0;
+    const auto head =
+        co_await read_request_head(reader_, client_deadline_, frontend_.http_request_timeout,
+                                   x.request, x.from_client, status);
+    if (head == request_head_result::closed) {
         co_return outcome::close;
     }
-    const auto& head = x.request.head();
-    const auto match = route_request(frontend_, head.host(), head.path());
-    const auto& meter = worker_.meter();
+    if (head == request_head_result::refused) {
+        co_return co_await answer(status, unrouted);
+    }
+    const auto& request = x.request.head();
+    const auto match = route_request(frontend_, request.host(), request.path());
     service_ = match.route == no_route ? meter.service_of_backend(match.backend)
                                        : meter.service_of_route(frontend_index_, match.route);
-    co_return co_await forward(x, match.backend);
+    co_return co_await exchange_with(x, match.backend);
 }
 
-asio::awaitable<bool> session::read_request_head(exchange& x) {
-    auto& parser = x.request;
-    parser.next_message();
-    const auto unrouted = worker_.meter().target_of_backend(frontend_.default_backend);
-    service_ = worker_.meter().service_of_backend(frontend_.default_backend);
-    bool deadline_set = false;
-    for (;;) {
-        if (!x.from_client.empty()) {
-            if (parser.idle() && worker_.metering()) {
-                request_start_ = clock::now();
-            }
-            const auto r = parser.feed(x.from_client.readable());
-            if (r.event == http::parse_event::error) {
-                co_await answer(parser.error_status(), unrouted);
-                co_return false;
-            }
-            x.from_client.consume(r.consumed);
-            if (r.event == http::parse_event::head_done) {
-                clear_client_deadline();
-                co_return true;
-            }
+// The exchange, top to bottom: send the request, read the response head, once more on a new
+// connection when that is safe, then relay the response (or the tunnel it opens).
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::exchange_with(exchange& x, std::size_t backend) {
+    const auto& request = x.request.head();
+    request_keep_alive_ = request.keep_alive();
+    http::write_request_head(
+        request, {.forwardfor = frontend_.forwardfor, .client_address = client_address_},
+        x.head_out);
+    for (int attempt = 0;; ++attempt) {
+        if (!co_await connect(backend, attempt == 0)) {
+            co_return co_await answer(503, worker_.meter().target_of_backend(backend));
         }
-        if (!deadline_set) {
-            set_client_deadline(frontend_.http_request_timeout);
-            deadline_set = true;
-        }
-        error_code ec;
-        // Before the first byte of a request the connection is idle: a drain may close it.
-        idle_ = parser.idle();
-        const auto n = co_await client_.async_read_some(x.from_client.writable(), with(ec));
-        idle_ = false;
-        if (ec) {
-            // A client that goes quiet mid-head is told so; one that never started a request,
-            // or hung up, is not.
-            if (client_timed_out_ && !parser.idle()) {
-                co_await answer(408, unrouted);
+        const bool may_replay = replayable(upstream_->reused, attempt == 0, request.has_body());
+        const auto sent = co_await send_request(x, backend);
+        if (!sent.ok()) {
+            close_upstream();
+            if (sent.where == pump_result::fault::sink && may_replay) {
+                continue;
             }
-            co_return false;
+            co_return co_await request_failed(sent, x, backend);
         }
-        x.from_client.commit(n);
+        // The request is in; until its response is out, a client that leaves is noticed.
+        reader_.watch();
+        x.from_server.clear();
+        auto server = server_side(backend);
+        const auto got = co_await read_response_head(server, x.response, x.from_server, request);
+        if (got == response_head_result::ready) {
+            break;
+        }
+        close_upstream();
+        if (client_left_) {
+            co_return client_gone();
+        }
+        if (got == response_head_result::untouched && may_replay) {
+            continue;
+        }
+        co_return co_await response_failed(got, x, backend);
     }
+    const auto& config = worker_.rt().cfg.backends[backend];
+    const std::size_t server = upstream_->server;
+    if (worker_.states().observe_status(backend, server, x.response.head().status())) {
+        health::log_passive_down(worker_.rt().cfg, backend, server,
+                                 health::transition_cause::passive_5xx,
+                                 config.passive.server_errors);
+    }
+    if (x.response.head().upgrade()) {
+        co_return co_await relay_tunnel(x, backend);
+    }
+    co_return co_await relay_response(x, backend);
 }
 
-asio::awaitable<bool> session::connect(std::size_t backend, bool allow_pooled) {
+template <typename Stream>
+asio::awaitable<bool> session<Stream>::connect(std::size_t backend, bool allow_pooled) {
     const auto& rt = worker_.rt();
     const auto& config = rt.cfg.backends[backend];
     auto& states = worker_.states();
@@ -243,19 +246,19 @@ asio::awaitable<bool> session::connect(std::size_t backend, bool allow_pooled) {
             }
         }
         upstream_.emplace(upstream{tcp::socket(client_.get_executor()), server, false});
-        set_server_deadline(config.connect_timeout);
+        server_deadline_.arm(config.connect_timeout);
         error_code ec;
-        co_await upstream_->socket.async_connect(rt.server_addresses[backend][server], with(ec));
-        const bool timed_out = server_timed_out_;
-        clear_server_deadline();
+        co_await upstream_->socket.async_connect(rt.server_addresses[backend][server],
+                                                 base::with(ec));
+        server_deadline_.disarm();
         if (!ec) {
             states.observe_connect(backend, server, true);
             upstream_->socket.set_option(tcp::no_delay(true), ec);
             co_return true;
         }
-        std::fprintf(stderr, "fulcrum: server %s/%s: connect failed: %s\n", config.name.c_str(),
-                     config.servers[server].name.c_str(),
-                     timed_out ? "timed out" : ec.message().c_str());
+        base::log("server " + config.name + "/" + config.servers[server].name +
+                  ": connect failed: " +
+                  (server_deadline_.expired() ? std::string("timed out") : ec.message()));
         if (states.observe_connect(backend, server, false)) {
             health::log_passive_down(rt.cfg, backend, server,
                                      health::transition_cause::passive_connect,
@@ -266,244 +269,181 @@ asio::awaitable<bool> session::connect(std::size_t backend, bool allow_pooled) {
     co_return false;
 }
 
-asio::awaitable<session::outcome> session::answer(int status, std::size_t target) {
-    const auto response = http::error_response(status, true);
-    set_client_deadline(frontend_.client_timeout);
-    error_code ec;
-    co_await asio::async_write(client_, asio::buffer(response), with(ec));
-    clear_client_deadline();
-    if (!ec) {
-        record(target, status);
-        linger_ = true;
-    } else {
-        worker_.record_aborted(service_);
+// The rewritten head, then the body as the client sends it. A client that expects
+// 100-continue is told to go on once the head is on its way to the server.
+template <typename Stream>
+asio::awaitable<pump_result> session<Stream>::send_request(exchange& x, std::size_t backend) {
+    auto server = server_side(backend);
+    auto client = client_side();
+    const auto& request = x.request.head();
+    std::string_view head = x.head_out;
+    if (request.has_body() && request.expect_continue() && x.from_client.empty() &&
+        !reader_.has_input()) {
+        if (auto ec = co_await server.write(asio::buffer(head))) {
+            co_return pump_result{pump_result::fault::sink, ec};
+        }
+        if (auto ec = co_await client.write(asio::buffer(continue_100))) {
+            co_return pump_result{pump_result::fault::source, ec};
+        }
+        head = {};
     }
-    co_return outcome::close;
+    co_return co_await pump_body(client, server, x.request, x.from_client, head);
 }
 
-asio::awaitable<void> session::linger() {
-    // The client may still be sending the request we refused. Closing with unread bytes would
-    // reset the connection and could destroy our answer before the client read it, so stop
-    // sending, then read and discard for a moment, as nginx's lingering close does.
-    error_code ec;
-    client_.shutdown(tcp::socket::shutdown_send, ec);
-    set_client_deadline(linger_time);
-    std::size_t discarded = 0;
-    while (!ec && discarded < linger_bytes) {
-        discarded += co_await client_.async_read_some(asio::buffer(first_bytes_), with(ec));
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::request_failed(const pump_result& sent, exchange& x, std::size_t backend) {
+    const auto unserved = worker_.meter().target_of_backend(backend);
+    switch (sent.where) {
+    case pump_result::fault::message:
+        co_return co_await answer(x.request.error_status(), unserved);
+    case pump_result::fault::source:
+        if (sent.ec == asio::error::timed_out) {
+            co_return co_await answer(408, unserved);
+        }
+        co_return client_gone();
+    default:
+        co_return co_await answer(sent.ec == asio::error::timed_out ? 504 : 502, unserved);
     }
-    clear_client_deadline();
 }
 
-asio::awaitable<session::outcome> session::forward(exchange& x, std::size_t backend) {
-    const auto& config = worker_.rt().cfg.backends[backend];
-    auto& meter = worker_.meter();
-    const auto unserved = meter.target_of_backend(backend);
-    auto& request = x.request;
-    const auto& head = request.head();
-    http::write_request_head(
-        head, {.forwardfor = frontend_.forwardfor, .client_address = client_address_}, x.head_out);
-
-    // Body bytes that arrived with the head are validated now so that they can leave with it.
-    bool body_done = !head.has_body();
-    std::size_t early_body = 0;
-    if (!body_done && !x.from_client.empty()) {
-        const auto r = request.feed(x.from_client.readable());
-        if (r.event == http::parse_event::error) {
-            co_return co_await answer(request.error_status(), unserved);
-        }
-        early_body = r.consumed;
-        body_done = r.event == http::parse_event::message_done;
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::response_failed(response_head_result got, exchange& x, std::size_t backend) {
+    if (got == response_head_result::malformed) {
+        const auto& config = worker_.rt().cfg.backends[backend];
+        const auto reason = x.response.error_reason();
+        base::log("server " + config.name + "/" + config.servers[upstream_->server].name +
+                  ": bad response: " + std::string(reason));
     }
+    const int status = got == response_head_result::timed_out ? 504 : 502;
+    co_return co_await answer(status, worker_.meter().target_of_backend(backend));
+}
 
-    auto& response = x.response;
-    error_code ec;
-    // A kept-alive server connection may have been closed just as we reused it. Such a failure,
-    // before any response byte and before any body byte, is retried once on a new connection.
-    for (int attempt = 0;; ++attempt) {
-        if (!upstream_ && !co_await connect(backend, attempt == 0)) {
-            co_return co_await answer(503, unserved);
-        }
-        const bool replayable = upstream_->reused && attempt == 0 && early_body == 0 && body_done;
-
-        set_server_deadline(config.server_timeout);
-        const std::array<asio::const_buffer, 2> head_and_body{
-            asio::buffer(x.head_out), asio::buffer(x.from_client.readable().data(), early_body)};
-        co_await asio::async_write(upstream_->socket, head_and_body, with(ec));
-        if (ec) {
-            close_upstream();
-            if (replayable) {
-                continue;
-            }
-            co_return co_await answer(server_timed_out_ ? 504 : 502, unserved);
-        }
-        x.from_client.consume(early_body);
-
-        if (!body_done && head.expect_continue() && early_body == 0 && !head.is_http10()) {
-            set_client_deadline(frontend_.client_timeout);
-            co_await asio::async_write(client_, asio::buffer(continue_100), with(ec));
-            if (ec) {
-                co_return client_gone();
-            }
-        }
-        while (!body_done) {
-            set_client_deadline(frontend_.client_timeout);
-            const auto n = co_await client_.async_read_some(x.from_client.writable(), with(ec));
-            if (ec) {
-                close_upstream();
-                if (client_timed_out_) {
-                    co_return co_await answer(408, unserved);
-                }
-                co_return client_gone();
-            }
-            x.from_client.commit(n);
-            const auto r = request.feed(x.from_client.readable());
-            if (r.event == http::parse_event::error) {
-                close_upstream();
-                co_return co_await answer(request.error_status(), unserved);
-            }
-            set_server_deadline(config.server_timeout);
-            co_await asio::async_write(upstream_->socket,
-                                       asio::buffer(x.from_client.readable().data(), r.consumed),
-                                       with(ec));
-            if (ec) {
-                close_upstream();
-                co_return co_await answer(server_timed_out_ ? 504 : 502, unserved);
-            }
-            x.from_client.consume(r.consumed);
-            body_done = r.event == http::parse_event::message_done;
-        }
-        clear_client_deadline();
-
-        // The response head. Interim (1xx) responses are dropped: fulcrum has answered
-        // 100-continue itself, and other interim responses are optional to forward.
-        x.from_server.clear();
-        response.next_message();
-        response.expect_head_response(head.is_head_method());
-        set_server_deadline(config.server_timeout);
-        bool head_received = false;
-        bool retry = false;
-        while (!head_received) {
-            if (!x.from_server.empty()) {
-                const auto r = response.feed(x.from_server.readable());
-                if (r.event == http::parse_event::error) {
-                    std::fprintf(stderr, "fulcrum: server %s/%s: bad response: %.*s\n",
-                                 config.name.c_str(),
-                                 config.servers[upstream_->server].name.c_str(),
-                                 static_cast<int>(response.error_reason().size()),
-                                 response.error_reason().data());
-                    close_upstream();
-                    co_return co_await answer(502, unserved);
-                }
-                x.from_server.consume(r.consumed);
-                if (r.event == http::parse_event::head_done) {
-                    if (response.head().status() >= 200) {
-                        head_received = true;
-                        break;
-                    }
-                    response.next_message();
-                    response.expect_head_response(head.is_head_method());
-                }
-                continue;
-            }
-            const auto n =
-                co_await upstream_->socket.async_read_some(x.from_server.writable(), with(ec));
-            if (ec) {
-                const bool timed_out = server_timed_out_;
-                close_upstream();
-                if (!timed_out && replayable && response.idle()) {
-                    retry = true;
-                    break;
-                }
-                co_return co_await answer(timed_out ? 504 : 502, unserved);
-            }
-            x.from_server.commit(n);
-        }
-        if (retry) {
-            continue;
-        }
-        break;
-    }
-
-    // The response: head rewritten, body streamed in its own framing.
-    const auto& reply = response.head();
-    const int status = reply.status();
+// The response head rewritten, then the body in its own framing, while the client is watched.
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::relay_response(exchange& x, std::size_t backend) {
+    const auto& reply = x.response.head();
     const std::size_t server = upstream_->server;
-    const std::size_t target = meter.target_of_server(backend, server);
-    auto& states = worker_.states();
-    if (states.observe_status(backend, server, status)) {
-        health::log_passive_down(worker_.rt().cfg, backend, server,
-                                 health::transition_cause::passive_5xx,
-                                 config.passive.server_errors);
-    }
-    const bool keep_client = head.keep_alive() && !reply.close_delimited() && !worker_.draining();
-    http::write_response_head(reply, head.is_http10(), keep_client, x.head_out);
-
-    bool response_done = !reply.has_body();
-    std::size_t early_reply = 0;
-    if (!response_done && !x.from_server.empty()) {
-        const auto r = response.feed(x.from_server.readable());
-        if (r.event == http::parse_event::error) {
-            close_upstream();
-            co_return co_await answer(502, unserved);
-        }
-        early_reply = r.consumed;
-        response_done = r.event == http::parse_event::message_done;
-    }
-    set_client_deadline(frontend_.client_timeout);
-    const std::array<asio::const_buffer, 2> reply_head_and_body{
-        asio::buffer(x.head_out), asio::buffer(x.from_server.readable().data(), early_reply)};
-    co_await asio::async_write(client_, reply_head_and_body, with(ec));
-    if (ec) {
+    const auto target = worker_.meter().target_of_server(backend, server);
+    const bool keep_client = request_keep_alive_ && !reply.close_delimited() && !worker_.draining();
+    http::write_response_head(reply, x.request.head().is_http10(), keep_client, x.head_out);
+    auto from = server_side(backend);
+    auto to = client_side();
+    const auto relayed = co_await pump_body(from, to, x.response, x.from_server, x.head_out);
+    if (client_left_ || relayed.where == pump_result::fault::sink) {
         co_return client_gone();
     }
-    x.from_server.consume(early_reply);
-
-    while (!response_done) {
-        set_server_deadline(config.server_timeout);
-        const auto n =
-            co_await upstream_->socket.async_read_some(x.from_server.writable(), with(ec));
-        if (ec == asio::error::eof && response.finish().event == http::parse_event::message_done) {
-            break;
-        }
-        // A response cut short (the server closed, reset or went quiet, or sent a broken
-        // body) reaches the client only as a closed connection. Its status line said
-        // otherwise, but the client got no response: metered as the 502 or 504 fulcrum would
-        // have answered before the head, so the SLI sees the failure.
-        if (ec) {
-            close_upstream();
-            record(target, server_timed_out_ ? 504 : 502);
-            co_return outcome::close;
-        }
-        x.from_server.commit(n);
-        const auto r = response.feed(x.from_server.readable());
-        if (r.event == http::parse_event::error) {
-            close_upstream();
-            record(target, 502);
-            co_return outcome::close;
-        }
-        set_client_deadline(frontend_.client_timeout);
-        co_await asio::async_write(
-            client_, asio::buffer(x.from_server.readable().data(), r.consumed), with(ec));
-        if (ec) {
-            co_return client_gone();
-        }
-        x.from_server.consume(r.consumed);
-        response_done = r.event == http::parse_event::message_done;
+    // A response cut short (the server closed, reset or went quiet, or sent a broken body)
+    // reaches the client only as a closed connection. Its status line said otherwise, but the
+    // client got no response: metered as the 502 or 504 fulcrum would have answered before
+    // the head, so the SLI sees the failure.
+    if (!relayed.ok()) {
+        close_upstream();
+        record(target, relayed.ec == asio::error::timed_out ? 504 : 502);
+        co_return outcome::close;
     }
-    clear_client_deadline();
-    clear_server_deadline();
-
+    if (half_closed_ && !co_await acknowledged(client_, frontend_.client_timeout)) {
+        co_return client_gone();
+    }
     // A server being drained or taken out of rotation keeps no idle connection of ours.
-    if (reply.keep_alive() && !reply.close_delimited() && x.from_server.empty() &&
-        !worker_.draining() && states.available(backend, server)) {
+    if (reply.keep_alive() && x.from_server.empty() && !worker_.draining() &&
+        worker_.states().available(backend, server)) {
         worker_.pool().release(backend, server, std::move(upstream_->socket));
         upstream_.reset();
     } else {
         close_upstream();
     }
-    record(target, status);
+    record(target, reply.status());
     co_return keep_client ? outcome::keep_alive : outcome::close;
 }
+
+// After a 101: the connection is a byte tunnel until either side closes it or it idles past
+// timeouts.tunnel. Metered once, as the 101, when it ends; its latency is the time to the 101.
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::relay_tunnel(exchange& x, std::size_t backend) {
+    const auto& config = worker_.rt().cfg.backends[backend];
+    const auto target = worker_.meter().target_of_server(backend, upstream_->server);
+    http::write_response_head(x.response.head(), false, true, x.head_out);
+    auto client = client_side();
+    const auto failed = co_await client.write(asio::buffer(x.head_out));
+    if (failed) {
+        co_return client_gone();
+    }
+    const auto latency = clock::now() - request_start_;
+    worker_.tunnel_opened(frontend_index_);
+    in_tunnel_ = true;
+    tunnel<Stream, tcp::socket> relay(reader_, client_, upstream_->socket, server_deadline_,
+                                      config.tunnel_timeout);
+    co_await relay.run(x.from_client, x.from_server);
+    in_tunnel_ = false;
+    worker_.tunnel_closed(frontend_index_);
+    close_upstream();
+    worker_.record(frontend_index_, target, service_, 101, latency);
+    co_return outcome::close;
+}
+
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome> session<Stream>::answer(int status,
+                                                                           std::size_t target) {
+    close_upstream();
+    // The end in a variable: GCC 12 miscompiles a coroutine called on a temporary in a
+    // condition.
+    auto client = client_side();
+    const auto failed = co_await client.write(asio::buffer(http::error_response(status, true)));
+    if (failed) {
+        worker_.record_aborted(service_);
+    } else {
+        record(target, status);
+        linger_ = true;
+    }
+    co_return outcome::close;
+}
+
+// The client may still be sending the request we refused. Closing with unread bytes would
+// reset the connection and could destroy our answer before the client read it, so stop
+// sending, then read and discard for a moment, as nginx's lingering close does.
+template <typename Stream> asio::awaitable<void> session<Stream>::linger(byte_buffer& scratch) {
+    error_code ignored;
+    client_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    client_deadline_.arm(linger_time);
+    std::size_t discarded = 0;
+    while (discarded < linger_bytes && !co_await reader_.read(scratch)) {
+        discarded += scratch.readable().size();
+        scratch.clear();
+    }
+    client_deadline_.disarm();
+}
+
+template <typename Stream> client_end<Stream> session<Stream>::client_side() {
+    return {reader_, client_, client_deadline_, frontend_.client_timeout};
+}
+
+template <typename Stream>
+server_end<tcp::socket> session<Stream>::server_side(std::size_t backend) {
+    return {upstream_->socket, server_deadline_, worker_.rt().cfg.backends[backend].server_timeout};
+}
+
+template <typename Stream> typename session<Stream>::outcome session<Stream>::client_gone() {
+    close_upstream();
+    worker_.record_aborted(service_);
+    return outcome::close;
+}
+
+template <typename Stream> void session<Stream>::record(std::size_t target, int status) {
+    worker_.record(frontend_index_, target, service_, status, request_start_);
+}
+
+template <typename Stream> void session<Stream>::close_upstream() {
+    if (upstream_) {
+        error_code ignored;
+        upstream_->socket.close(ignored);
+        upstream_.reset();
+    }
+}
+
+template class session<tcp::socket>;
 
 } // namespace fulcrum::proxy::detail

@@ -11,7 +11,7 @@
 
 #include <sys/socket.h>
 
-#include <cstdio>
+#include "base/log.hpp"
 
 namespace fulcrum::proxy {
 
@@ -23,7 +23,9 @@ namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-asio::awaitable<void> serve(std::shared_ptr<detail::session> s) {
+using client_session = detail::session<tcp::socket>;
+
+asio::awaitable<void> serve(std::shared_ptr<client_session> s) {
     co_await s->run();
 }
 
@@ -74,8 +76,8 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
         }
         if (ec) {
             // Out of descriptors or memory: say so and give closing connections a moment.
-            std::fprintf(stderr, "fulcrum: accept on frontend %s failed: %s\n",
-                         runtime_->cfg.frontends[a.frontend].name.c_str(), ec.message().c_str());
+            base::log("accept on frontend " + runtime_->cfg.frontends[a.frontend].name +
+                      " failed: " + ec.message());
             backoff.expires_after(std::chrono::milliseconds(100));
             co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
@@ -94,7 +96,7 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
 }
 
 void worker::spawn_session(std::size_t frontend, tcp::socket socket) {
-    auto s = std::make_shared<detail::session>(*this, std::move(socket), frontend);
+    auto s = std::make_shared<client_session>(*this, std::move(socket), frontend);
     sessions_.push_back(*s);
     open_connections_.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(context_, serve(std::move(s)), asio::detached);
@@ -128,7 +130,7 @@ void worker::release_exchange(std::size_t frontend, std::unique_ptr<detail::exch
     free_exchanges_[frontend].push_back(std::move(x));
 }
 
-void worker::session_closed(detail::session& s) {
+void worker::session_closed(detail::session_base& s) {
     s.unlink();
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -150,10 +152,23 @@ void worker::begin_drain() {
     pool_.clear();
 }
 
+void worker::end_tunnels() {
+    asio::post(context_, [this] {
+        for (auto& s : sessions_) {
+            s.end_tunnel();
+        }
+    });
+}
+
 void worker::stop() {
     context_.stop();
     if (thread_.joinable()) {
         thread_.join();
+    }
+    while (!sessions_.empty()) {
+        auto& s = sessions_.front();
+        s.unlink();
+        s.abandon();
     }
 }
 

@@ -57,6 +57,15 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
         "response, for every response counted in fulcrum_http_requests_total.",
         prometheus::MetricType::Histogram,
         {}};
+    prometheus::MetricFamily tunnels{
+        "fulcrum_tunnels_open",
+        "Upgraded connections (WebSocket and other protocol switches) open now, by frontend.",
+        prometheus::MetricType::Gauge,
+        {}};
+    for (std::size_t f = 0; f < frontend_names_.size(); ++f) {
+        tunnels.metric.push_back(gauge_sample({{"frontend", frontend_names_[f]}},
+                                              static_cast<double>(meter_.tunnels_open(f))));
+    }
     const auto& services = meter_.services();
     const auto& bounds = meter_.latency_bounds();
     for (std::size_t s = 0; s < services.size(); ++s) {
@@ -96,8 +105,8 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
             }
         }
     }
-    return {std::move(requests), std::move(aborted), std::move(latency), std::move(frontends),
-            std::move(backends)};
+    return {std::move(requests),  std::move(aborted),  std::move(latency),
+            std::move(frontends), std::move(backends), std::move(tunnels)};
 }
 
 } // namespace fulcrum::sli

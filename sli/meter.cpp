@@ -30,6 +30,7 @@ meter::shard::shard(const meter& owner, std::size_t frontends, std::size_t targe
     : owner_(owner), frontend_counts_(zeroed(frontends * status_slots)),
       target_counts_(zeroed(targets * status_slots)),
       service_counts_(zeroed(services * status_slots)), aborted_(zeroed(services)),
+      tunnels_opened_(zeroed(frontends)), tunnels_closed_(zeroed(frontends)),
       latency_counts_(zeroed(services * (owner.latency_bounds_.size() + 1))),
       latency_sum_ns_(zeroed(services)), fast_(zeroed(services)) {}
 
@@ -52,6 +53,14 @@ std::uint64_t meter::shard::service_count(std::size_t service, int status) const
 
 std::uint64_t meter::shard::aborted_count(std::size_t service) const {
     return aborted_[service].load(std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::tunnels_opened(std::size_t frontend) const {
+    return tunnels_opened_[frontend].load(std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::tunnels_closed(std::size_t frontend) const {
+    return tunnels_closed_[frontend].load(std::memory_order_relaxed);
 }
 
 std::uint64_t meter::shard::frontend_count(std::size_t frontend, int status) const {
@@ -115,6 +124,16 @@ std::uint64_t meter::service_total(std::size_t service, int status) const {
 
 std::uint64_t meter::aborted_total(std::size_t service) const {
     return sum_over(shards_, [&](const shard& s) { return s.aborted_count(service); });
+}
+
+std::uint64_t meter::tunnels_open(std::size_t frontend) const {
+    // Closes are read first: a tunnel that closes between the two reads is then counted as
+    // open rather than the gauge going below zero.
+    const auto closed =
+        sum_over(shards_, [&](const shard& s) { return s.tunnels_closed(frontend); });
+    const auto opened =
+        sum_over(shards_, [&](const shard& s) { return s.tunnels_opened(frontend); });
+    return opened >= closed ? opened - closed : 0;
 }
 
 std::uint64_t meter::frontend_total(std::size_t frontend, int status) const {

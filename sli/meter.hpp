@@ -67,11 +67,18 @@ public:
         // The client went away before its response was complete: in neither the SLI's
         // numerator nor its denominator.
         void record_aborted(std::size_t service) { bump(aborted_[service]); }
+        // Upgraded connections (WebSocket tunnels) of a frontend, opened and closed: their
+        // difference over every shard is the gauge of open tunnels. The tunnel's 101 is
+        // recorded once, when it closes.
+        void record_tunnel_opened(std::size_t frontend) { bump(tunnels_opened_[frontend]); }
+        void record_tunnel_closed(std::size_t frontend) { bump(tunnels_closed_[frontend]); }
 
         std::uint64_t frontend_count(std::size_t frontend, int status) const;
         std::uint64_t target_count(std::size_t target, int status) const;
         std::uint64_t service_count(std::size_t service, int status) const;
         std::uint64_t aborted_count(std::size_t service) const;
+        std::uint64_t tunnels_opened(std::size_t frontend) const;
+        std::uint64_t tunnels_closed(std::size_t frontend) const;
         // Responses in the latency bucket `bucket` (not cumulative; the last one is +Inf).
         std::uint64_t latency_count(std::size_t service, std::size_t bucket) const;
         std::uint64_t latency_sum_ns(std::size_t service) const;
@@ -92,6 +99,8 @@ public:
         std::unique_ptr<std::atomic<std::uint64_t>[]> target_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> service_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> aborted_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> tunnels_opened_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> tunnels_closed_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> latency_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> latency_sum_ns_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> fast_;
@@ -114,6 +123,8 @@ public:
     const std::vector<std::string>& services() const { return services_; }
     std::uint64_t service_total(std::size_t service, int status) const;
     std::uint64_t aborted_total(std::size_t service) const;
+    // Upgraded connections of the frontend open now, over every shard.
+    std::uint64_t tunnels_open(std::size_t frontend) const;
     // Histogram of the edge latency per service: bucket upper bounds, counts per bucket
     // (not cumulative, the last for +Inf) and the sum, summed over every shard.
     const std::vector<std::chrono::nanoseconds>& latency_bounds() const { return latency_bounds_; }

@@ -1,16 +1,14 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
+#include "proxy/detail/deadline.hpp"
+#include "proxy/detail/ends.hpp"
 #include "proxy/detail/exchange.hpp"
+#include "proxy/detail/phases.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -23,23 +21,38 @@ class worker;
 
 namespace fulcrum::proxy::detail {
 
-// One client connection, from accept to close, on one worker.
-//
-// Timeouts: Asio 1.74 has no awaitable operators, so a watchdog coroutine sleeps until the
-// earliest of two deadlines (client side, server side) and, when one passes, cancels the
-// client's pending operation or closes the server connection; the request coroutine then
-// sees the error and answers 408 or 504 where that is still possible.
-class session : public std::enable_shared_from_this<session>,
-                public boost::intrusive::list_base_hook<
-                    boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+// What the worker sees of a session: its place in the worker's list, and the calls made to
+// it at shutdown (on the worker's thread).
+class session_base : public boost::intrusive::list_base_hook<
+                         boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+public:
+    virtual ~session_base() = default;
+    // Closes the connection if it is idle between requests; a busy one closes after its
+    // response.
+    virtual void drain() = 0;
+    // Ends an upgraded connection now: the shutdown grace is over.
+    virtual void end_tunnel() = 0;
+    // Drops a coroutine that waits on the session itself, when the worker stops without
+    // running it to its end.
+    virtual void abandon() = 0;
+};
+
+// One client connection, from accept to close, on one worker, over a client stream of type
+// `Stream` (a TCP socket; a TLS stream plugs in here). Its requests go through the phases of
+// phases.hpp in the order exchange() reads from top to bottom; the session adds what the
+// phases leave out: routing, choosing and connecting a server, the answers fulfilled by fulcrum
+// itself, metering, and what a client leaving means (docs/sli.md, "aborted").
+template <typename Stream>
+class session final : public session_base, public std::enable_shared_from_this<session<Stream>> {
 public:
     using clock = std::chrono::steady_clock;
 
-    session(worker& owner, boost::asio::ip::tcp::socket client, std::size_t frontend);
+    session(worker& owner, Stream client, std::size_t frontend);
 
     boost::asio::awaitable<void> run();
-    // Called on the worker's thread when fulcrum is shutting down.
-    void drain();
+    void drain() override;
+    void end_tunnel() override;
+    void abandon() override;
 
 private:
     enum class outcome { keep_alive, close };
@@ -49,44 +62,56 @@ private:
         bool reused;
     };
 
-    boost::asio::awaitable<void> watchdog();
-    boost::asio::awaitable<outcome> serve_one(exchange& x);
-    boost::asio::awaitable<bool> read_request_head(exchange& x);
+    boost::asio::awaitable<outcome> serve(exchange& x);
+    boost::asio::awaitable<outcome> exchange_with(exchange& x, std::size_t backend);
     // Leaves a connection to a server of the backend in upstream_, trying the next servers
     // when a connect is refused or times out; false when none could be reached.
     boost::asio::awaitable<bool> connect(std::size_t backend, bool allow_pooled);
-    boost::asio::awaitable<outcome> forward(exchange& x, std::size_t backend);
+    boost::asio::awaitable<pump_result> send_request(exchange& x, std::size_t backend);
+    boost::asio::awaitable<outcome> request_failed(const pump_result& sent, exchange& x,
+                                                   std::size_t backend);
+    boost::asio::awaitable<outcome> response_failed(response_head_result got, exchange& x,
+                                                    std::size_t backend);
+    boost::asio::awaitable<outcome> relay_response(exchange& x, std::size_t backend);
+    boost::asio::awaitable<outcome> relay_tunnel(exchange& x, std::size_t backend);
     // Sends one of fulcrum's own answers; the connection is closed after it.
     boost::asio::awaitable<outcome> answer(int status, std::size_t target);
-    boost::asio::awaitable<void> linger();
+    boost::asio::awaitable<void> linger(byte_buffer& scratch);
 
-    void set_client_deadline(clock::duration timeout);
-    void set_server_deadline(clock::duration timeout);
-    void clear_client_deadline() { client_deadline_ = clock::time_point::max(); }
-    void clear_server_deadline() { server_deadline_ = clock::time_point::max(); }
-    void close_upstream();
+    client_end<Stream> client_side();
+    server_end<boost::asio::ip::tcp::socket> server_side(std::size_t backend);
     // The client went away before its response was complete: counted as aborted.
     outcome client_gone();
     // Counts the response to the request being served, with its latency so far.
     void record(std::size_t target, int status);
+    void close_upstream();
+
+    // Called by the client reader when the client closes while the server works.
+    static void on_client_closed(void* self, const error_code& ec);
+    static void on_client_deadline(void* self);
+    static void on_server_deadline(void* self);
 
     worker& worker_;
     const config::frontend& frontend_;
     std::size_t frontend_index_;
     std::size_t service_ = 0;         // the SLI service of the request being served
     clock::time_point request_start_; // its first byte was seen then
-    boost::asio::ip::tcp::socket client_;
+    Stream client_;
     std::string client_address_;
+    client_reader<Stream> reader_;
+    deadline client_deadline_;
+    deadline server_deadline_;
     std::optional<upstream> upstream_;
-    std::array<char, 512> first_bytes_;
-    boost::asio::steady_timer watchdog_timer_;
-    clock::time_point client_deadline_ = clock::time_point::max();
-    clock::time_point server_deadline_ = clock::time_point::max();
-    bool client_timed_out_ = false;
-    bool server_timed_out_ = false;
-    bool idle_ = false;
-    bool closed_ = false;
-    bool linger_ = false;
+    exchange* current_ = nullptr; // the exchange of the request being served
+    // What a client's FIN means depends on its current request: see on_client_closed().
+    bool request_keep_alive_ = true;
+    bool client_left_ = false; // the client closed or reset while the server worked
+    bool half_closed_ = false; // the client closed its sending side but may still read
+    bool idle_ = false;        // between requests: a drain may close the connection
+    bool linger_ = false;      // an own answer was sent: drain the client's bytes before closing
+    bool in_tunnel_ = false;
 };
+
+extern template class session<boost::asio::ip::tcp::socket>;
 
 } // namespace fulcrum::proxy::detail

@@ -1,16 +1,12 @@
 #pragma once
 
-// Asio 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "health/server_states.hpp"
+#include "proxy/detail/deadline.hpp"
 #include "proxy/detail/exchange.hpp"
 #include "proxy/detail/session.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "sli/meter.hpp"
-
-#include <chrono>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,6 +15,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <thread>
@@ -26,8 +23,9 @@
 
 namespace fulcrum::proxy {
 
-// One data-plane thread: its io_context, acceptors, sessions, upstream pool and meter shard.
-// Everything but start/drain/stop/open_connections runs on the worker's own thread.
+// One data-plane thread: its io_context, acceptors, sessions, upstream pool, deadlines and
+// meter shard. Everything but start/drain/end_tunnels/stop/open_connections runs on the
+// worker's own thread.
 class worker {
 public:
     worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
@@ -38,6 +36,8 @@ public:
                                         const boost::asio::ip::tcp::endpoint& address);
     void start();
     void drain();
+    // Ends every upgraded connection, so that each is metered before the worker stops.
+    void end_tunnels();
     void stop();
     std::size_t open_connections() const {
         return open_connections_.load(std::memory_order_relaxed);
@@ -45,15 +45,20 @@ public:
 
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
-    sli::meter& meter() { return meter_; }
+    const sli::meter& meter() const { return meter_; }
     // Everything the meter costs a request, the clock reads included, is behind metering(),
     // so that bench/ compares metering on and off for real.
     bool metering() const { return metering_; }
     void record(std::size_t frontend, std::size_t target, std::size_t service, int status,
                 std::chrono::steady_clock::time_point started) {
         if (metering_) {
-            shard_.record(frontend, target, service, status,
-                          std::chrono::steady_clock::now() - started);
+            record(frontend, target, service, status, std::chrono::steady_clock::now() - started);
+        }
+    }
+    void record(std::size_t frontend, std::size_t target, std::size_t service, int status,
+                std::chrono::steady_clock::duration latency) {
+        if (metering_) {
+            shard_.record(frontend, target, service, status, latency);
         }
     }
     void record_aborted(std::size_t service) {
@@ -61,12 +66,15 @@ public:
             shard_.record_aborted(service);
         }
     }
+    void tunnel_opened(std::size_t frontend) { shard_.record_tunnel_opened(frontend); }
+    void tunnel_closed(std::size_t frontend) { shard_.record_tunnel_closed(frontend); }
     upstream_pool& pool() { return pool_; }
     health::server_states& states() { return states_; }
+    detail::deadline_queues& deadlines() { return deadlines_; }
     bool draining() const { return draining_; }
     std::unique_ptr<detail::exchange> acquire_exchange(std::size_t frontend);
     void release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x);
-    void session_closed(detail::session& s);
+    void session_closed(detail::session_base& s);
 
 private:
     struct acceptor {
@@ -86,10 +94,14 @@ private:
     // Only this worker's thread does I/O on its sockets, so the reactor needs no per-socket lock;
     // posts from other threads (drain) stay safe.
     boost::asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    // Declared after the context, so gone before it: the queues let go of the sessions'
+    // deadlines, and the sessions go with the context's handlers.
+    detail::deadline_queues deadlines_{context_};
     upstream_pool pool_;
     std::vector<std::unique_ptr<acceptor>> acceptors_;
     std::vector<std::vector<std::unique_ptr<detail::exchange>>> free_exchanges_; // per frontend
-    boost::intrusive::list<detail::session, boost::intrusive::constant_time_size<false>> sessions_;
+    boost::intrusive::list<detail::session_base, boost::intrusive::constant_time_size<false>>
+        sessions_;
     boost::asio::steady_timer pool_timer_{context_};
     std::atomic<std::size_t> open_connections_{0};
     bool draining_ = false;

@@ -199,6 +199,7 @@ TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
     EXPECT_EQ(b.service, "app_pool");
     EXPECT_EQ(b.connect_timeout, 5s);
     EXPECT_EQ(b.server_timeout, 30s);
+    EXPECT_EQ(b.tunnel_timeout, 1h);
     EXPECT_EQ(b.retries, 1u);
     EXPECT_EQ(b.pool.max_idle_per_server, 1024u);
     EXPECT_EQ(b.pool.idle_timeout, 4s);
@@ -207,7 +208,7 @@ TEST(config_defaults, built_in_defaults_apply_when_nothing_is_set) {
 
 TEST(config_defaults, defaults_section_reaches_every_frontend_and_backend) {
     config c = load_ok(R"(defaults:
-  timeouts: {connect: 1s, client: 2s, server: 3s, http_request: 4s, keepalive: 5s}
+  timeouts: {connect: 1s, client: 2s, server: 3s, http_request: 4s, keepalive: 5s, tunnel: 6s}
   forwardfor: false
   limits: {max_head_bytes: 1k, max_headers: 10, max_uri_bytes: 512, max_body_bytes: 1g}
   retries: 3
@@ -232,6 +233,7 @@ backends:
     for (const backend& b : c.backends) {
         EXPECT_EQ(b.connect_timeout, 1s);
         EXPECT_EQ(b.server_timeout, 3s);
+        EXPECT_EQ(b.tunnel_timeout, 6s);
         EXPECT_EQ(b.retries, 3u);
         EXPECT_EQ(b.pool.max_idle_per_server, 8u);
         EXPECT_EQ(b.pool.idle_timeout, 500ms);
@@ -252,7 +254,7 @@ frontends:
     limits: {max_headers: 20}
 backends:
   - name: app
-    timeouts: {server: 7s}
+    timeouts: {server: 7s, tunnel: 90s}
     pool: {idle_timeout: 2s}
     retries: 0
     servers: [{name: s, address: 10.0.0.1:80}]
@@ -266,6 +268,7 @@ backends:
     const backend& b = c.backends[0];
     EXPECT_EQ(b.connect_timeout, 1s);
     EXPECT_EQ(b.server_timeout, 7s);
+    EXPECT_EQ(b.tunnel_timeout, 90s);
     EXPECT_EQ(b.pool.max_idle_per_server, 8u);
     EXPECT_EQ(b.pool.idle_timeout, 2s);
     EXPECT_EQ(b.retries, 0u);
@@ -559,7 +562,7 @@ TEST(config_errors, timeouts_on_the_wrong_side) {
   - name: http
     bind: [10.17.1.18:80]
     default_backend: app_pool
-    timeouts: {connect: 1s, client: 2s, server: 3s}
+    timeouts: {connect: 1s, client: 2s, server: 3s, tunnel: 1h}
 backends:
   - name: app_pool
     timeouts: {keepalive: 1s, connect: 2s, http_request: 3s, client: 4s}
@@ -569,6 +572,8 @@ backends:
                   "t.yaml:5:16: frontends[0].timeouts.connect: 'connect' applies to backends: "
                   "set it in a backend's timeouts or in defaults.timeouts",
                   "t.yaml:5:41: frontends[0].timeouts.server: 'server' applies to backends: set "
+                  "it in a backend's timeouts or in defaults.timeouts",
+                  "t.yaml:5:53: frontends[0].timeouts.tunnel: 'tunnel' applies to backends: set "
                   "it in a backend's timeouts or in defaults.timeouts",
                   "t.yaml:8:16: backends[0].timeouts.keepalive: 'keepalive' applies to "
                   "frontends: set it in a frontend's timeouts or in defaults.timeouts",

@@ -82,11 +82,26 @@ TEST(write_request_head, removes_hop_by_hop_headers_and_those_connection_names) 
               "X-Forwarded-Proto: http\r\n\r\n");
 }
 
-TEST(write_request_head, removes_upgrade) {
-    EXPECT_EQ(rewrite_request("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
-                              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"),
-              "GET /chat HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Version: 13\r\n"
+TEST(write_request_head, an_upgrade_request_keeps_its_upgrade_header_and_asks_for_upgrade) {
+    EXPECT_EQ(
+        rewrite_request("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nConnection: upgrade\r\n\r\n");
+}
+
+TEST(write_request_head, removes_an_upgrade_header_that_connection_does_not_name) {
+    EXPECT_EQ(rewrite_request("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"),
+              "GET /chat HTTP/1.1\r\nHost: a\r\n"
               "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n\r\n");
+}
+
+TEST(write_request_head, an_http10_request_cannot_upgrade) {
+    EXPECT_EQ(rewrite_request("GET /chat HTTP/1.0\r\nConnection: Upgrade\r\n"
+                              "Upgrade: websocket\r\n\r\n"),
+              "GET /chat HTTP/1.0\r\n"
+              "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
+              "Connection: keep-alive\r\n\r\n");
 }
 
 TEST(write_request_head, connection_cannot_remove_framing_or_host) {
@@ -116,6 +131,19 @@ TEST(write_response_head, removes_hop_by_hop_headers) {
                                "Keep-Alive: timeout=5\r\nServer: t\r\n\r\n",
                                false, true),
               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: t\r\n\r\n");
+}
+
+TEST(write_response_head, a_101_keeps_upgrade_and_says_connection_upgrade) {
+    parser p(parser::mode::response, {});
+    p.expect_upgrade(true);
+    ASSERT_EQ(p.feed("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                     "Upgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n")
+                  .event,
+              parse_event::head_done);
+    std::string out;
+    write_response_head(p.head(), false, true, out);
+    EXPECT_EQ(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Sec-WebSocket-Accept: x\r\nConnection: upgrade\r\n\r\n");
 }
 
 TEST(write_response_head, closes_when_asked) {

@@ -948,6 +948,32 @@ TEST(response_parser, empty_reason_phrase) {
     }
 }
 
+TEST(response_parser, a_101_answers_an_upgrade_and_the_bytes_after_it_are_not_http) {
+    const std::string head =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n";
+    parser p(parser::mode::response, {});
+    p.expect_upgrade(true);
+    const auto r = p.feed(head + "\x81\x05hello");
+    ASSERT_EQ(r.event, parse_event::head_done) << p.error_reason();
+    EXPECT_EQ(r.consumed, head.size());
+    EXPECT_EQ(p.head().status(), 101);
+    EXPECT_TRUE(p.head().upgrade());
+    EXPECT_FALSE(p.head().has_body());
+}
+
+TEST(request_parser, an_upgrade_needs_http11_connection_upgrade_and_an_upgrade_header) {
+    const auto upgrade_of = [](std::string_view head) {
+        parser p(parser::mode::request, {});
+        EXPECT_EQ(p.feed(head).event, parse_event::head_done) << head;
+        return p.head().upgrade();
+    };
+    EXPECT_TRUE(upgrade_of("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+                           "Upgrade: websocket\r\n\r\n"));
+    EXPECT_FALSE(upgrade_of("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"));
+    EXPECT_FALSE(upgrade_of("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n"));
+    EXPECT_FALSE(upgrade_of("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n"));
+}
+
 TEST(response_parser, bad_responses_are_502) {
     const std::string_view cases[] = {
         "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
