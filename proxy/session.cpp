@@ -70,12 +70,16 @@ template <typename Stream> void session<Stream>::on_client_deadline(void* self) 
 }
 
 // Closes the server connection, which ends whatever waits on it; the coroutine then sees why
-// (the deadline passed, or the client left) and drops the connection itself.
+// (the deadline passed, or the client left) and drops the connection itself. A tunnel also
+// waits on the client (reading it, or writing to one that stopped reading): those end too.
 template <typename Stream> void session<Stream>::on_server_deadline(void* self) {
     auto& s = *static_cast<session*>(self);
+    error_code ignored;
     if (s.upstream_) {
-        error_code ignored;
         s.upstream_->socket.close(ignored);
+    }
+    if (s.in_tunnel_) {
+        s.client_.lowest_layer().cancel(ignored);
     }
 }
 

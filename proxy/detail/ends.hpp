@@ -42,8 +42,11 @@ public:
             return;
         }
         pending_ = true;
-        stream_.async_read_some(boost::asio::buffer(inbox_),
-                                [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
+        stream_.async_read_some(
+            boost::asio::buffer(inbox_),
+            boost::asio::bind_allocator(
+                base::operation_allocator<void>(),
+                [this](const error_code& ec, std::size_t n) { on_read(ec, n); }));
     }
 
     // The client's next bytes appended to `into`: the inbox's, else those of the read in

@@ -123,6 +123,9 @@ read_response_head(server_end<Stream>& server, http::parser& parser, byte_buffer
     parser.next_message();
     parser.expect_head_response(request.is_head_method());
     parser.expect_upgrade(request.upgrade());
+    // After an interim response the server has seen the request: an end is no longer one
+    // that may be replayed.
+    bool interim_seen = false;
     for (;;) {
         if (!buffer.empty()) {
             const auto r = parser.feed(buffer.readable());
@@ -136,6 +139,7 @@ read_response_head(server_end<Stream>& server, http::parser& parser, byte_buffer
                     co_return response_head_result::ready;
                 }
                 parser.next_message();
+                interim_seen = true;
                 continue;
             }
         }
@@ -143,8 +147,8 @@ read_response_head(server_end<Stream>& server, http::parser& parser, byte_buffer
             if (ec == boost::asio::error::timed_out) {
                 co_return response_head_result::timed_out;
             }
-            co_return parser.idle() ? response_head_result::untouched
-                                    : response_head_result::broken;
+            co_return parser.idle() && !interim_seen ? response_head_result::untouched
+                                                     : response_head_result::broken;
         }
     }
 }

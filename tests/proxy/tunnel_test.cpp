@@ -37,8 +37,15 @@ protected:
     socket_pair server = connect_pair();
     detail::client_reader<tcp::socket> reader{client.near, +[](void*, const error_code&) {},
                                               nullptr};
-    // As the session's server deadline: its expiry closes the server connection.
-    detail::deadline idle{deadlines, &close_socket, &server.near};
+    // As the session's server deadline in a tunnel: its expiry closes the server connection
+    // and cancels what waits on the client.
+    static void end_tunnel(void* self) {
+        auto& t = *static_cast<tunnel*>(self);
+        close_socket(&t.server.near);
+        error_code ignored;
+        t.client.near.cancel(ignored);
+    }
+    detail::deadline idle{deadlines, &end_tunnel, this};
     detail::byte_buffer from_client{32 * 1024};
     detail::byte_buffer from_server{32 * 1024};
     std::optional<detail::tunnel<tcp::socket, tcp::socket>> relay;
