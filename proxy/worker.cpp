@@ -3,6 +3,7 @@
 #include "proxy/detail/session.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/consign.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -24,10 +25,6 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 using client_session = detail::session<tcp::socket>;
-
-asio::awaitable<void> serve(std::shared_ptr<client_session> s) {
-    co_await s->run();
-}
 
 } // namespace
 
@@ -99,7 +96,9 @@ void worker::spawn_session(std::size_t frontend, tcp::socket socket) {
     auto s = std::make_shared<client_session>(*this, std::move(socket), frontend);
     sessions_.push_back(*s);
     open_connections_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(context_, serve(std::move(s)), asio::detached);
+    // The session lives as long as its coroutine: the completion handler holds it.
+    auto& session = *s;
+    asio::co_spawn(context_, session.run(), asio::consign(asio::detached, std::move(s)));
 }
 
 asio::awaitable<void> worker::expire_idle_upstreams() {
