@@ -18,7 +18,7 @@ TEST(block_cache, a_freed_block_is_handed_out_again_for_a_request_of_its_class) 
     void* first = cache.allocate(200);
     block_cache::release(&cache, first);
     EXPECT_EQ(cache.cached(), 1u);
-    EXPECT_EQ(cache.allocate(190), first) << "same 256-byte class";
+    EXPECT_EQ(cache.allocate(190), first) << "same 224-byte class";
     EXPECT_EQ(cache.cached(), 0u);
     block_cache::release(&cache, first);
 }
