@@ -18,8 +18,8 @@ class worker;
 
 // The data plane: W workers, each with its own io_context and thread, its own acceptor per
 // frontend bind (SO_REUSEPORT, so the kernel spreads connections), its own upstream pool and
-// its own meter shard. Nothing is shared between workers on the request path but the
-// balancers' cursors.
+// its own meter shard. What workers share on the request path, and why, is in
+// docs/architecture.md ("What workers share").
 class engine {
 public:
     struct listener {

@@ -20,12 +20,8 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t linger_bytes = 1024 * 1024;
 
-std::string client_address_of(const tcp::socket::lowest_layer_type& socket) {
-    error_code ec;
-    auto address = socket.remote_endpoint(ec).address();
-    if (ec) {
-        return {};
-    }
+std::string client_address_of(const tcp::endpoint& peer) {
+    auto address = peer.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
     }
@@ -35,9 +31,10 @@ std::string client_address_of(const tcp::socket::lowest_layer_type& socket) {
 } // namespace
 
 template <typename Stream>
-session<Stream>::session(worker& owner, Stream client, std::size_t frontend)
+session<Stream>::session(worker& owner, Stream client, const tcp::endpoint& peer,
+                         std::size_t frontend)
     : worker_(owner), frontend_(owner.rt().cfg.frontends[frontend]), frontend_index_(frontend),
-      client_(std::move(client)), client_address_(client_address_of(client_.lowest_layer())),
+      client_(std::move(client)), client_address_(client_address_of(peer)),
       reader_(client_, &session::on_client_closed, this),
       client_deadline_(owner.deadlines(), &session::on_client_deadline, this),
       server_deadline_(owner.deadlines(), &session::on_server_deadline, this) {

@@ -2,17 +2,16 @@
 
 #include "proxy/detail/session.hpp"
 
+#include "base/asio.hpp"
+#include "base/log.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/consign.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <sys/socket.h>
-
-#include "base/log.hpp"
 
 namespace fulcrum::proxy {
 
@@ -64,10 +63,11 @@ void worker::start() {
 
 asio::awaitable<void> worker::accept_loop(acceptor& a) {
     asio::steady_timer backoff(context_);
+    // accept() reports the client's address: no getpeername() per connection.
+    tcp::endpoint peer;
     for (;;) {
         error_code ec;
-        tcp::socket socket =
-            co_await a.socket.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket socket = co_await a.socket.async_accept(peer, base::with(ec));
         if (!a.socket.is_open() || ec == asio::error::operation_aborted) {
             co_return;
         }
@@ -76,24 +76,24 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
             base::log("accept on frontend " + runtime_->cfg.frontends[a.frontend].name +
                       " failed: " + ec.message());
             backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await backoff.async_wait(base::with(ec));
             continue;
         }
         // A wake-up often finds a burst of connections queued: take them all before waiting
         // again (the listening socket is non-blocking).
-        spawn_session(a.frontend, std::move(socket));
+        spawn_session(a.frontend, std::move(socket), peer);
         for (int burst = 1; burst < 64; ++burst) {
-            socket = a.socket.accept(ec);
+            socket = a.socket.accept(peer, ec);
             if (ec) {
                 break;
             }
-            spawn_session(a.frontend, std::move(socket));
+            spawn_session(a.frontend, std::move(socket), peer);
         }
     }
 }
 
-void worker::spawn_session(std::size_t frontend, tcp::socket socket) {
-    auto s = std::make_shared<client_session>(*this, std::move(socket), frontend);
+void worker::spawn_session(std::size_t frontend, tcp::socket socket, const tcp::endpoint& peer) {
+    auto s = std::make_shared<client_session>(*this, std::move(socket), peer, frontend);
     sessions_.push_back(*s);
     open_connections_.fetch_add(1, std::memory_order_relaxed);
     // The session lives as long as its coroutine: the completion handler holds it.
@@ -105,7 +105,7 @@ asio::awaitable<void> worker::expire_idle_upstreams() {
     for (;;) {
         pool_timer_.expires_after(std::chrono::seconds(1));
         error_code ec;
-        co_await pool_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await pool_timer_.async_wait(base::with(ec));
         if (ec) {
             co_return;
         }

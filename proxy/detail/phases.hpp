@@ -70,7 +70,8 @@ struct pump_result {
 
 // Moves one message body from `from` to `to`, in its wire framing, validated by `parser` on
 // the way: what `buffer` holds first, then what `from` sends, until the last byte of the
-// message. `prefix` (the rewritten head) leaves in the same write as the first body bytes.
+// message. `prefix` (the rewritten head) leaves in the same write as the body bytes already
+// at hand, alone when there are none yet (the peer gets the head without waiting for them).
 // Used for request bodies (client to server) and responses (server to client) alike; a body
 // that ends with the connection (a close-delimited response) ends at the source's eof.
 template <typename Source, typename Sink>

@@ -47,7 +47,9 @@ class session final : public session_base, public std::enable_shared_from_this<s
 public:
     using clock = std::chrono::steady_clock;
 
-    session(worker& owner, Stream client, std::size_t frontend);
+    // `peer`: the client's address, as accept() reported it.
+    session(worker& owner, Stream client, const boost::asio::ip::tcp::endpoint& peer,
+            std::size_t frontend);
 
     boost::asio::awaitable<void> run();
     void drain() override;

@@ -66,8 +66,16 @@ public:
             shard_.record_aborted(service);
         }
     }
-    void tunnel_opened(std::size_t frontend) { shard_.record_tunnel_opened(frontend); }
-    void tunnel_closed(std::size_t frontend) { shard_.record_tunnel_closed(frontend); }
+    void tunnel_opened(std::size_t frontend) {
+        if (metering_) {
+            shard_.record_tunnel_opened(frontend);
+        }
+    }
+    void tunnel_closed(std::size_t frontend) {
+        if (metering_) {
+            shard_.record_tunnel_closed(frontend);
+        }
+    }
     upstream_pool& pool() { return pool_; }
     health::server_states& states() { return states_; }
     detail::deadline_queues& deadlines() { return deadlines_; }
@@ -83,7 +91,8 @@ private:
     };
 
     boost::asio::awaitable<void> accept_loop(acceptor& a);
-    void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket);
+    void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket,
+                       const boost::asio::ip::tcp::endpoint& peer);
     boost::asio::awaitable<void> expire_idle_upstreams();
     void begin_drain();
 
