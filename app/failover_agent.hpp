@@ -22,8 +22,7 @@
 
 namespace fulcrum {
 
-// The built-in failover controller at work, on the control thread (../shared/DESIGN.md,
-// "Failover"): once per `failover.interval` it judges this node's health, asks the peer's
+// The built-in failover controller at work, on the control thread (docs/failover.md): once per `failover.interval` it judges this node's health, asks the peer's
 // /healthz, and feeds both to failover::controller; the actions it returns (hooks, assigning
 // and checking the reserved IP) run one after another, in order, and report back.
 //

@@ -291,8 +291,8 @@ asio::awaitable<outcome> check_once(checked_server& s) {
     const auto executor = co_await asio::this_coro::executor;
     auto a = std::make_shared<attempt>(executor);
     s.in_flight = a;
-    // Asio 1.74 has no awaitable operators: the timeout closes the socket, and whatever the
-    // check was waiting for fails.
+    // One timeout bounds the whole check (connect, request, response), not each step: when it
+    // passes it closes the socket, and whatever the check was waiting for fails.
     asio::steady_timer watchdog(executor);
     watchdog.expires_after(s.check.timeout);
     watchdog.async_wait([a](error_code ec) {

@@ -116,8 +116,9 @@ struct connection {
     connection(const asio::any_io_executor& executor, ssl::context& tls)
         : resolver(executor), stream(tcp::socket(executor), tls) {}
 
-    // Asio 1.74 has no awaitable operators: the timeout closes the socket (and cancels a
-    // name lookup), and whatever the exchange was waiting for fails.
+    // One timeout bounds the whole exchange (lookup, connect, handshake, request, response),
+    // not each step: when it passes it closes the socket (and cancels a name lookup), and
+    // whatever the exchange was waiting for fails.
     void abort() {
         timed_out = true;
         resolver.cancel();

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-// SLO maths over (good, total) counts (../shared/DESIGN.md, "SLI semantics"). Pure functions
+// SLO maths over (good, total) counts (docs/sli.md). Pure functions
 // with no I/O, so that the exposition and GET /sli only format what is computed here. Nothing
 // here says "error" or "request": availability passes (non-5xx, responses) counts and the
 // latency SLI passes (faster than the threshold, responses) counts, each with its own objective.

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-// Rolling windows over which the SLI is reported (../shared/DESIGN.md, "SLI semantics").
+// Rolling windows over which the SLI is reported (docs/sli.md).
 namespace fulcrum::sli {
 
 using wall_clock = std::chrono::system_clock;
