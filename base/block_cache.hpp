@@ -13,13 +13,17 @@ namespace fulcrum::base {
 //
 // Every block carries a header naming its class, so release() works from any thread and into
 // any cache: a block freed by another thread simply joins that thread's lists.
+//
+// After a burst the lists hold what the burst freed; trim() gives back, class by class, the
+// blocks that stayed unused since the last trim (the lowest the list got in between), so a
+// worker returns to its steady-state footprint without releasing what steady load reuses.
 class block_cache {
 public:
     static constexpr std::size_t header = alignof(std::max_align_t); // keeps user data aligned
     // Fine classes: an idle connection is a handful of small blocks (its session, coroutine
     // frames, a pending read), and rounding each up to a coarse class would be much of its cost.
     static constexpr std::size_t granule = 32;
-    static constexpr std::size_t classes = 48; // blocks up to 1.5 KiB with their header
+    static constexpr std::size_t classes = 48;      // blocks up to 1.5 KiB with their header
     static constexpr std::size_t max_cached = 4096; // per class
 
     block_cache() = default;
@@ -36,6 +40,18 @@ public:
     std::size_t cached() const;
     // Returns every cached block to free().
     void clear();
+    // Frees the blocks no allocation needed since the last trim(); returns their bytes.
+    std::size_t trim();
+    // Memory for an object that lives about as long as the process: Asio's per-socket reactor
+    // state, which Asio keeps for reuse and never frees. Carved from chunks of their own, so that
+    // such blocks do not pin the pages of short-lived ones after a burst (malloc can only give
+    // back whole free pages). Given back with release() like any block, and reused, but never
+    // returned to malloc; every request must be for the same size (the first one's).
+    void* allocate_long_lived(std::size_t size);
+    // The calling thread's cache, when the binary's operator new (base/global_new.cpp) gave it
+    // one; nullptr otherwise (tests, sanitizer builds, a thread that has not allocated yet).
+    static block_cache* of_this_thread();
+    static void set_of_this_thread(block_cache* cache);
     // allocate() with malloc alone, for a thread whose cache is gone.
     static void* allocate_uncached(std::size_t size);
 
@@ -45,6 +61,11 @@ private:
     };
     std::array<free_block*, classes> heads_{};
     std::array<std::uint32_t, classes> counts_{};
+    std::array<std::uint32_t, classes> low_water_{}; // lowest counts_ since the last trim()
+    free_block* long_lived_{};                       // given back, for allocate_long_lived()
+    std::size_t long_lived_size_ = 0;                // with its header, rounded to a granule
+    char* chunk_next_ = nullptr;                     // what is left of the current chunk
+    char* chunk_end_ = nullptr;
 };
 
 } // namespace fulcrum::base

@@ -11,6 +11,8 @@
 
 #include "base/block_cache.hpp"
 
+#include <boost/asio/io_context.hpp> // Asio includes its reactor through it
+
 #include <new>
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
@@ -23,7 +25,11 @@ using fulcrum::base::block_cache;
 // `gone` (trivially destructible, so readable to the very end) sends later frees to free().
 struct thread_cache {
     block_cache cache;
-    ~thread_cache() { gone = true; }
+    thread_cache() { block_cache::set_of_this_thread(&cache); }
+    ~thread_cache() {
+        block_cache::set_of_this_thread(nullptr);
+        gone = true;
+    }
     static thread_local bool gone;
 };
 thread_local bool thread_cache::gone = false;
@@ -33,9 +39,22 @@ block_cache* cache() {
     return thread_cache::gone ? nullptr : &current.cache;
 }
 
+#if defined(BOOST_ASIO_HAS_EPOLL)
+// Asio's reactor pools one of these per socket ever open at once and never frees them; among
+// the short-lived blocks they would keep the heap's pages from going back to the kernel after
+// a flood of connections (see block_cache::allocate_long_lived). Another type of the very same
+// size takes the same path: harmless, its blocks are reused all the same.
+constexpr std::size_t long_lived_size =
+    sizeof(boost::asio::detail::epoll_reactor::descriptor_state);
+#else
+constexpr std::size_t long_lived_size = 0;
+#endif
+
 void* allocate(std::size_t size) {
     block_cache* c = cache();
-    void* p = c != nullptr ? c->allocate(size) : block_cache::allocate_uncached(size);
+    void* p = c == nullptr              ? block_cache::allocate_uncached(size)
+              : size == long_lived_size ? c->allocate_long_lived(size)
+                                        : c->allocate(size);
     if (p == nullptr) {
         throw std::bad_alloc();
     }

@@ -3,6 +3,7 @@
 #include "proxy/detail/session.hpp"
 
 #include "base/asio.hpp"
+#include "base/block_cache.hpp"
 #include "base/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
+#include <malloc.h>
 #include <sys/socket.h>
 
 namespace fulcrum::proxy {
@@ -24,6 +26,11 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 using client_session = detail::session<tcp::socket>;
+
+// Memory unused for this long is given back (docs/architecture.md, "Memory").
+constexpr unsigned memory_period_ticks = 3;
+constexpr std::size_t exchange_bytes = 2 * detail::exchange::buffer_size;
+constexpr std::size_t trim_threshold_bytes = 256 * 1024;
 
 } // namespace
 
@@ -57,7 +64,7 @@ void worker::start() {
     for (auto& a : acceptors_) {
         asio::co_spawn(context_, accept_loop(*a), asio::detached);
     }
-    asio::co_spawn(context_, expire_idle_upstreams(), asio::detached);
+    asio::co_spawn(context_, housekeeping(), asio::detached);
     thread_ = std::thread([this] { context_.run(); });
 }
 
@@ -101,32 +108,55 @@ void worker::spawn_session(std::size_t frontend, tcp::socket socket, const tcp::
     asio::co_spawn(context_, session.run(), asio::consign(asio::detached, std::move(s)));
 }
 
-asio::awaitable<void> worker::expire_idle_upstreams() {
-    for (;;) {
-        pool_timer_.expires_after(std::chrono::seconds(1));
+asio::awaitable<void> worker::housekeeping() {
+    for (unsigned tick = 1;; ++tick) {
+        housekeeping_timer_.expires_after(std::chrono::seconds(1));
         error_code ec;
-        co_await pool_timer_.async_wait(base::with(ec));
+        co_await housekeeping_timer_.async_wait(base::with(ec));
         if (ec) {
             co_return;
         }
         pool_.expire(upstream_pool::clock::now());
+        if (tick % memory_period_ticks == 0) {
+            release_surplus_memory();
+        }
+    }
+}
+
+// After a flood the shelves and the block cache hold what it freed: give back what went unused
+// for a whole period, then let malloc return its free pages to the kernel (glibc keeps them
+// otherwise; malloc_trim walks every arena, so only when there was something to give).
+void worker::release_surplus_memory() {
+    std::size_t freed = 0;
+    for (auto& shelf : free_exchanges_) {
+        shelf.free.erase(shelf.free.begin(),
+                         shelf.free.begin() + static_cast<std::ptrdiff_t>(shelf.low_water));
+        freed += shelf.low_water * exchange_bytes;
+        shelf.low_water = shelf.free.size();
+    }
+    if (auto* cache = base::block_cache::of_this_thread()) {
+        freed += cache->trim();
+    }
+    if (freed >= trim_threshold_bytes) {
+        ::malloc_trim(0);
     }
 }
 
 std::unique_ptr<detail::exchange> worker::acquire_exchange(std::size_t frontend) {
-    auto& free = free_exchanges_[frontend];
-    if (free.empty()) {
+    auto& shelf = free_exchanges_[frontend];
+    if (shelf.free.empty()) {
         return std::make_unique<detail::exchange>(runtime_->cfg.frontends[frontend].limits);
     }
-    auto x = std::move(free.back());
-    free.pop_back();
+    auto x = std::move(shelf.free.back());
+    shelf.free.pop_back();
+    shelf.low_water = std::min(shelf.low_water, shelf.free.size());
     return x;
 }
 
 void worker::release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x) {
     x->from_client.clear();
     x->from_server.clear();
-    free_exchanges_[frontend].push_back(std::move(x));
+    free_exchanges_[frontend].free.push_back(std::move(x));
 }
 
 void worker::session_closed(detail::session_base& s) {
@@ -147,7 +177,7 @@ void worker::begin_drain() {
     for (auto& s : sessions_) {
         s.drain();
     }
-    pool_timer_.cancel();
+    housekeeping_timer_.cancel();
     pool_.clear();
 }
 

@@ -93,7 +93,8 @@ private:
     boost::asio::awaitable<void> accept_loop(acceptor& a);
     void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket,
                        const boost::asio::ip::tcp::endpoint& peer);
-    boost::asio::awaitable<void> expire_idle_upstreams();
+    boost::asio::awaitable<void> housekeeping();
+    void release_surplus_memory();
     void begin_drain();
 
     std::shared_ptr<const runtime> runtime_;
@@ -108,10 +109,16 @@ private:
     detail::deadline_queues deadlines_{context_};
     upstream_pool pool_;
     std::vector<std::unique_ptr<acceptor>> acceptors_;
-    std::vector<std::vector<std::unique_ptr<detail::exchange>>> free_exchanges_; // per frontend
+    // Exchanges given back, per frontend; `low_water` is the fewest on the shelf since the last
+    // release_surplus_memory(): that many went unused and are freed.
+    struct exchange_shelf {
+        std::vector<std::unique_ptr<detail::exchange>> free;
+        std::size_t low_water = 0;
+    };
+    std::vector<exchange_shelf> free_exchanges_;
     boost::intrusive::list<detail::session_base, boost::intrusive::constant_time_size<false>>
         sessions_;
-    boost::asio::steady_timer pool_timer_{context_};
+    boost::asio::steady_timer housekeeping_timer_{context_};
     std::atomic<std::size_t> open_connections_{0};
     bool draining_ = false;
     const bool metering_;

@@ -84,4 +84,56 @@ TEST(block_cache, a_block_freed_on_another_thread_joins_that_threads_cache) {
     block_cache::release(&theirs, p);
 }
 
+TEST(block_cache, trim_gives_back_what_a_burst_left_and_keeps_what_steady_load_reuses) {
+    block_cache cache;
+    // A burst: 100 blocks in use at once, then all freed.
+    std::vector<void*> burst(100);
+    for (auto& p : burst) {
+        p = cache.allocate(64);
+    }
+    for (void* p : burst) {
+        block_cache::release(&cache, p);
+    }
+    // Steady load since: never more than 10 in use at once.
+    std::vector<void*> steady(10);
+    for (int round = 0; round < 3; ++round) {
+        for (auto& p : steady) {
+            p = cache.allocate(64);
+        }
+        for (void* p : steady) {
+            block_cache::release(&cache, p);
+        }
+    }
+    EXPECT_EQ(cache.trim(), 0u) << "the first trim only starts the count";
+    for (auto& p : steady) {
+        p = cache.allocate(64);
+    }
+    for (void* p : steady) {
+        block_cache::release(&cache, p);
+    }
+    EXPECT_EQ(cache.trim(), 90u * 96) << "the 90 blocks unused for a whole period, 96 bytes each";
+    EXPECT_EQ(cache.cached(), 10u);
+    EXPECT_EQ(cache.trim(), 10u * 96) << "idle for a whole period: the last 10 go too";
+    EXPECT_EQ(cache.cached(), 0u);
+}
+
+TEST(block_cache, long_lived_blocks_are_reused_never_trimmed_and_sit_apart_from_others) {
+    block_cache cache;
+    void* a = cache.allocate_long_lived(200);
+    void* b = cache.allocate_long_lived(200);
+    EXPECT_EQ(static_cast<char*>(b) - static_cast<char*>(a), 224) << "carved side by side";
+    std::memset(b, 0xab, 200);
+    block_cache::release(&cache, a);
+    EXPECT_EQ(cache.cached(), 0u) << "not on the short-lived lists";
+    EXPECT_EQ(cache.trim(), 0u);
+    EXPECT_EQ(cache.trim(), 0u);
+    EXPECT_EQ(cache.allocate_long_lived(200), a) << "given back, then handed out again";
+    void* larger = cache.allocate_long_lived(500);
+    EXPECT_NE(larger, nullptr) << "another size is served like any block";
+    block_cache::release(&cache, larger);
+    EXPECT_EQ(cache.cached(), 1u);
+    block_cache::release(&cache, a);
+    block_cache::release(&cache, b);
+}
+
 } // namespace
