@@ -541,11 +541,27 @@ std::shared_ptr<prometheus::Collectable> checker::metrics() const {
 void log_passive_down(const config::config& cfg, std::size_t backend, std::size_t server,
                       transition_cause cause, unsigned count) {
     const auto& b = cfg.backends[backend];
-    const bool errors = cause == transition_cause::passive_5xx;
+    const std::string_view plural = count == 1 ? "" : "s";
+    std::string what;
+    switch (cause) {
+    case transition_cause::passive_connect:
+        what = "connect failure" + std::string(plural);
+        break;
+    case transition_cause::passive_5xx:
+        what = "5xx response" + std::string(plural);
+        break;
+    case transition_cause::passive_closed:
+    case transition_cause::passive_invalid:
+    case transition_cause::passive_timed_out:
+        // The run may mix the three: the last one is the server's latest state.
+        what = "gateway error" + std::string(plural) + ", the last " +
+               (cause == transition_cause::passive_closed    ? "a connection closed early"
+                : cause == transition_cause::passive_invalid ? "an invalid response"
+                                                             : "a response timeout");
+        break;
+    }
     base::log("server " + b.name + "/" + b.servers[server].name +
-              " DOWN: " + std::to_string(count) + " consecutive " +
-              (errors ? "5xx response" : "connect failure") + (count == 1 ? "" : "s") +
-              " (passive)");
+              " DOWN: " + std::to_string(count) + " consecutive " + what + " (passive)");
 }
 
 } // namespace fulcrum::health
