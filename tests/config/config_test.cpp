@@ -128,6 +128,7 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(c.admin.token_file, "/etc/fulcrum/admin.token");
     EXPECT_EQ(app.passive.connect_failures, 2u);
     EXPECT_EQ(app.passive.server_errors, 5u);
+    EXPECT_EQ(app.passive.gateway_errors, 5u);
     const health_check& app1 = app.servers[0].check;
     EXPECT_TRUE(app1.enabled);
     EXPECT_EQ(app1.type, health_check::kind::http);
