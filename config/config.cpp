@@ -1575,11 +1575,13 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"connect_failures", "server_errors"},
+        walk_map(v, {"connect_failures", "server_errors", "gateway_errors"},
                  [&](std::string_view key, const at& value) {
                      std::uint64_t count = 0;
                      if (read_integer(value, 0, 100, count)) {
-                         (key == "connect_failures" ? out.connect_failures : out.server_errors) =
+                         (key == "connect_failures" ? out.connect_failures
+                          : key == "server_errors"  ? out.server_errors
+                                                    : out.gateway_errors) =
                              static_cast<unsigned>(count);
                      }
                  });

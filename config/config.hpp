@@ -83,6 +83,9 @@ struct health_check {
 struct passive_health {
     unsigned connect_failures = 3; // consecutive failed connects; 0: off
     unsigned server_errors = 0;    // consecutive 5xx responses; 0: off (the default)
+    // Consecutive exchanges that failed after the connect: the server closed or reset before a
+    // complete response, sent an invalid one, or went quiet past timeouts.server; 0: off.
+    unsigned gateway_errors = 5;
 };
 
 struct server {

@@ -538,14 +538,34 @@ std::shared_ptr<prometheus::Collectable> checker::metrics() const {
     return metrics_;
 }
 
+namespace {
+
+// How the log line names a run of failures of this cause, and the last one of a mixed run.
+std::pair<std::string_view, std::string_view> describe(transition_cause cause) {
+    switch (cause) {
+    case transition_cause::passive_connect:
+        return {"connect failure", ""};
+    case transition_cause::passive_5xx:
+        return {"5xx response", ""};
+    case transition_cause::passive_closed:
+        return {"gateway error", ", the last a connection closed early"};
+    case transition_cause::passive_invalid:
+        return {"gateway error", ", the last an invalid response"};
+    case transition_cause::passive_timed_out:
+        return {"gateway error", ", the last a response timeout"};
+    }
+    return {"failure", ""};
+}
+
+} // namespace
+
 void log_passive_down(const config::config& cfg, std::size_t backend, std::size_t server,
                       transition_cause cause, unsigned count) {
     const auto& b = cfg.backends[backend];
-    const bool errors = cause == transition_cause::passive_5xx;
+    const auto [what, last] = describe(cause);
     base::log("server " + b.name + "/" + b.servers[server].name +
-              " DOWN: " + std::to_string(count) + " consecutive " +
-              (errors ? "5xx response" : "connect failure") + (count == 1 ? "" : "s") +
-              " (passive)");
+              " DOWN: " + std::to_string(count) + " consecutive " + std::string(what) +
+              (count == 1 ? "" : "s") + std::string(last) + " (passive)");
 }
 
 } // namespace fulcrum::health

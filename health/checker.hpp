@@ -79,6 +79,8 @@ private:
 // returned true, with the threshold that was crossed:
 //   fulcrum: server app_pool/app-1 DOWN: 3 consecutive connect failures (passive)
 //   fulcrum: server app_pool/app-1 DOWN: 5 consecutive 5xx responses (passive)
+//   fulcrum: server app_pool/app-1 DOWN: 5 consecutive gateway errors, the last a response
+//   timeout (passive)
 // The transition itself is counted by server_states (passive_downs), for the metrics.
 void log_passive_down(const config::config& cfg, std::size_t backend, std::size_t server,
                       transition_cause cause, unsigned count);

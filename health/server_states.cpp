@@ -84,17 +84,29 @@ bool server_states::observe_connect(std::size_t backend, std::size_t server, boo
     return count_failure(s, s.connect_failures, threshold);
 }
 
-bool server_states::observe_status(std::size_t backend, std::size_t server, int status) {
-    const unsigned threshold = passive_[backend].server_errors;
-    if (threshold == 0) {
+bool server_states::observe_response(std::size_t backend, std::size_t server, int status) {
+    const auto& passive = passive_[backend];
+    slot& s = slots_[index(backend, server)];
+    if (passive.gateway_errors != 0) {
+        reset(s.gateway_errors);
+    }
+    if (passive.server_errors == 0) {
         return false;
     }
-    slot& s = slots_[index(backend, server)];
     if (status < 500) {
         reset(s.server_errors);
         return false;
     }
-    return count_failure(s, s.server_errors, threshold);
+    return count_failure(s, s.server_errors, passive.server_errors);
+}
+
+bool server_states::observe_gateway_error(std::size_t backend, std::size_t server) {
+    const unsigned threshold = passive_[backend].gateway_errors;
+    if (threshold == 0) {
+        return false;
+    }
+    slot& s = slots_[index(backend, server)];
+    return count_failure(s, s.gateway_errors, threshold);
 }
 
 bool server_states::count_failure(slot& s, std::atomic<std::uint32_t>& count, unsigned threshold) {

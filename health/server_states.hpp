@@ -19,8 +19,15 @@ enum class admin_state : std::uint8_t { ready = 0, drain = 1, maint = 2 };
 std::string_view to_string(admin_state s); // "ready", "drain", "maint"
 std::optional<admin_state> parse_admin_state(std::string_view text);
 
-// What passive observation saw, for the log line of the DOWN it caused.
-enum class transition_cause : std::uint8_t { passive_connect, passive_5xx };
+// What passive observation saw, for the log line of the DOWN it caused. The gateway errors
+// (passive.gateway_errors) say which one came last.
+enum class transition_cause : std::uint8_t {
+    passive_connect,
+    passive_5xx,
+    passive_closed,   // the connection closed or reset before a complete response
+    passive_invalid,  // a response the parser refused
+    passive_timed_out // the server quiet past timeouts.server
+};
 
 // The state of every server, published lock-free to the workers. Written by the control
 // thread (checks, admin API) and, for passive observation, by workers; read by workers for
@@ -41,7 +48,12 @@ public:
     // the backend's threshold (config::passive_health) and marked the server DOWN; the caller
     // then logs it. A success resets the consecutive count.
     bool observe_connect(std::size_t backend, std::size_t server, bool ok);
-    bool observe_status(std::size_t backend, std::size_t server, int status);
+    // A complete, valid response (or a 101): resets the gateway errors, and counts towards
+    // server_errors when `status` is 500 or more.
+    bool observe_response(std::size_t backend, std::size_t server, int status);
+    // An exchange that failed on the server's side after the connect (docs/health-checks.md,
+    // "Passive observation"); never one the client or fulcrum itself ended.
+    bool observe_gateway_error(std::size_t backend, std::size_t server);
 
     // Set by observe_* when it marks a server DOWN, taken (and cleared) by the checker so that
     // its rise/fall tracker learns of it.
@@ -56,6 +68,7 @@ private:
         std::atomic<std::uint8_t> admin{0};
         std::atomic<std::uint32_t> connect_failures{0};
         std::atomic<std::uint32_t> server_errors{0};
+        std::atomic<std::uint32_t> gateway_errors{0};
         std::atomic<bool> passive_down{false};
         std::atomic<std::uint64_t> passive_downs{0};
     };

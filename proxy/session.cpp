@@ -28,6 +28,12 @@ std::string client_address_of(const tcp::endpoint& peer) {
     return address.to_string();
 }
 
+// The gateway error an exchange that failed on the server's side counts as.
+health::transition_cause failure_of(const error_code& ec) {
+    return ec == asio::error::timed_out ? health::transition_cause::passive_timed_out
+                                        : health::transition_cause::passive_closed;
+}
+
 } // namespace
 
 template <typename Stream>
@@ -182,6 +188,7 @@ session<Stream>::exchange_with(exchange& x, std::size_t backend) {
         if (!co_await connect(backend, attempt == 0)) {
             co_return co_await answer(503, worker_.meter().target_of_backend(backend));
         }
+        const std::size_t server = upstream_->server;
         const bool may_replay = replayable(upstream_->reused, attempt == 0, request.has_body());
         const auto sent = co_await send_request(x, backend);
         if (!sent.ok()) {
@@ -189,13 +196,13 @@ session<Stream>::exchange_with(exchange& x, std::size_t backend) {
             if (sent.where == pump_result::fault::sink && may_replay) {
                 continue;
             }
-            co_return co_await request_failed(sent, x, backend);
+            co_return co_await request_failed(sent, x, backend, server);
         }
         // The request is in; until its response is out, a client that leaves is noticed.
         reader_.watch();
         x.from_server.clear();
-        auto server = server_side(backend);
-        const auto got = co_await read_response_head(server, x.response, x.from_server, request);
+        auto from = server_side(backend);
+        const auto got = co_await read_response_head(from, x.response, x.from_server, request);
         if (got == response_head_result::ready) {
             break;
         }
@@ -206,14 +213,7 @@ session<Stream>::exchange_with(exchange& x, std::size_t backend) {
         if (got == response_head_result::untouched && may_replay) {
             continue;
         }
-        co_return co_await response_failed(got, x, backend);
-    }
-    const auto& config = worker_.rt().cfg.backends[backend];
-    const std::size_t server = upstream_->server;
-    if (worker_.states().observe_status(backend, server, x.response.head().status())) {
-        health::log_passive_down(worker_.rt().cfg, backend, server,
-                                 health::transition_cause::passive_5xx,
-                                 config.passive.server_errors);
+        co_return co_await response_failed(got, x, backend, server);
     }
     if (x.response.head().upgrade()) {
         co_return co_await relay_tunnel(x, backend);
@@ -291,9 +291,12 @@ asio::awaitable<pump_result> session<Stream>::send_request(exchange& x, std::siz
     co_return co_await pump_body(client, server, x.request, x.from_client, head);
 }
 
+// Only a failure on the server's side (it stopped reading the request, closed or timed out) is
+// a gateway error: a malformed body or a client that left or went quiet is the client's.
 template <typename Stream>
 asio::awaitable<typename session<Stream>::outcome>
-session<Stream>::request_failed(const pump_result& sent, exchange& x, std::size_t backend) {
+session<Stream>::request_failed(const pump_result& sent, exchange& x, std::size_t backend,
+                                std::size_t server) {
     const auto unserved = worker_.meter().target_of_backend(backend);
     switch (sent.where) {
     case pump_result::fault::message:
@@ -304,20 +307,27 @@ session<Stream>::request_failed(const pump_result& sent, exchange& x, std::size_
         }
         co_return client_gone();
     default:
+        observe_gateway_error(backend, server, failure_of(sent.ec));
         co_return co_await answer(sent.ec == asio::error::timed_out ? 504 : 502, unserved);
     }
 }
 
 template <typename Stream>
 asio::awaitable<typename session<Stream>::outcome>
-session<Stream>::response_failed(response_head_result got, exchange& x, std::size_t backend) {
+session<Stream>::response_failed(response_head_result got, exchange& x, std::size_t backend,
+                                 std::size_t server) {
+    const bool timed_out = got == response_head_result::timed_out;
+    auto why = timed_out ? health::transition_cause::passive_timed_out
+                         : health::transition_cause::passive_closed;
     if (got == response_head_result::malformed) {
         const auto& config = worker_.rt().cfg.backends[backend];
         const auto reason = x.response.error_reason();
-        base::log("server " + config.name + "/" + config.servers[upstream_->server].name +
+        base::log("server " + config.name + "/" + config.servers[server].name +
                   ": bad response: " + std::string(reason));
+        why = health::transition_cause::passive_invalid;
     }
-    const int status = got == response_head_result::timed_out ? 504 : 502;
+    observe_gateway_error(backend, server, why);
+    const int status = timed_out ? 504 : 502;
     co_return co_await answer(status, worker_.meter().target_of_backend(backend));
 }
 
@@ -342,9 +352,14 @@ session<Stream>::relay_response(exchange& x, std::size_t backend) {
     // the head, so the SLI sees the failure.
     if (!relayed.ok()) {
         close_upstream();
+        observe_gateway_error(backend, server,
+                              relayed.where == pump_result::fault::message
+                                  ? health::transition_cause::passive_invalid
+                                  : failure_of(relayed.ec));
         record(target, relayed.ec == asio::error::timed_out ? 504 : 502);
         co_return outcome::close;
     }
+    observe_response(backend, server, reply.status());
     if (half_closed_ && !co_await acknowledged(client_, frontend_.client_timeout)) {
         co_return client_gone();
     }
@@ -366,6 +381,7 @@ template <typename Stream>
 asio::awaitable<typename session<Stream>::outcome>
 session<Stream>::relay_tunnel(exchange& x, std::size_t backend) {
     const auto& config = worker_.rt().cfg.backends[backend];
+    observe_response(backend, upstream_->server, 101);
     const auto target = worker_.meter().target_of_server(backend, upstream_->server);
     http::write_response_head(x.response.head(), false, true, x.head_out);
     auto client = client_side();
@@ -431,6 +447,25 @@ template <typename Stream> typename session<Stream>::outcome session<Stream>::cl
     close_upstream();
     worker_.record_aborted(service_);
     return outcome::close;
+}
+
+template <typename Stream>
+void session<Stream>::observe_response(std::size_t backend, std::size_t server, int status) {
+    if (worker_.states().observe_response(backend, server, status)) {
+        const auto& cfg = worker_.rt().cfg;
+        health::log_passive_down(cfg, backend, server, health::transition_cause::passive_5xx,
+                                 cfg.backends[backend].passive.server_errors);
+    }
+}
+
+template <typename Stream>
+void session<Stream>::observe_gateway_error(std::size_t backend, std::size_t server,
+                                            health::transition_cause why) {
+    if (worker_.states().observe_gateway_error(backend, server)) {
+        const auto& cfg = worker_.rt().cfg;
+        health::log_passive_down(cfg, backend, server, why,
+                                 cfg.backends[backend].passive.gateway_errors);
+    }
 }
 
 template <typename Stream> void session<Stream>::record(std::size_t target, int status) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "health/server_states.hpp"
 #include "proxy/detail/deadline.hpp"
 #include "proxy/detail/ends.hpp"
 #include "proxy/detail/exchange.hpp"
@@ -71,9 +72,9 @@ private:
     boost::asio::awaitable<bool> connect(std::size_t backend, bool allow_pooled);
     boost::asio::awaitable<pump_result> send_request(exchange& x, std::size_t backend);
     boost::asio::awaitable<outcome> request_failed(const pump_result& sent, exchange& x,
-                                                   std::size_t backend);
+                                                   std::size_t backend, std::size_t server);
     boost::asio::awaitable<outcome> response_failed(response_head_result got, exchange& x,
-                                                    std::size_t backend);
+                                                    std::size_t backend, std::size_t server);
     boost::asio::awaitable<outcome> relay_response(exchange& x, std::size_t backend);
     boost::asio::awaitable<outcome> relay_tunnel(exchange& x, std::size_t backend);
     // Sends one of fulcrum's own answers; the connection is closed after it.
@@ -84,6 +85,10 @@ private:
     server_end<boost::asio::ip::tcp::socket> server_side(std::size_t backend);
     // The client went away before its response was complete: counted as aborted.
     outcome client_gone();
+    // Passive observation of the server's part in the exchange; log a DOWN they cause.
+    void observe_response(std::size_t backend, std::size_t server, int status);
+    void observe_gateway_error(std::size_t backend, std::size_t server,
+                               health::transition_cause why);
     // Counts the response to the request being served, with its latency so far.
     void record(std::size_t target, int status);
     void close_upstream();

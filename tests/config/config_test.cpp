@@ -128,6 +128,7 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(c.admin.token_file, "/etc/fulcrum/admin.token");
     EXPECT_EQ(app.passive.connect_failures, 2u);
     EXPECT_EQ(app.passive.server_errors, 5u);
+    EXPECT_EQ(app.passive.gateway_errors, 5u);
     const health_check& app1 = app.servers[0].check;
     EXPECT_TRUE(app1.enabled);
     EXPECT_EQ(app1.type, health_check::kind::http);
@@ -961,7 +962,7 @@ TEST(config_errors, unreadable_files) {
 
 // ---- health checks
 
-TEST(config_health, built_in_defaults_are_tcp_checks_and_passive_connect_failures) {
+TEST(config_health, built_in_defaults_are_tcp_checks_and_passive_connect_and_gateway_errors) {
     config c = load_ok(minimal);
     const health_check& h = c.backends[0].servers[0].check;
     EXPECT_TRUE(h.enabled);
@@ -978,6 +979,7 @@ TEST(config_health, built_in_defaults_are_tcp_checks_and_passive_connect_failure
     EXPECT_EQ(h.port, 0u);
     EXPECT_EQ(c.backends[0].passive.connect_failures, 3u);
     EXPECT_EQ(c.backends[0].passive.server_errors, 0u);
+    EXPECT_EQ(c.backends[0].passive.gateway_errors, 5u);
     EXPECT_EQ(c.admin.token_file, "");
 }
 
@@ -985,7 +987,7 @@ TEST(config_health, defaults_backend_and_server_override_key_by_key) {
     config c = load_ok(R"(admin: {token_file: /etc/fulcrum/admin.token}
 defaults:
   health_check: {type: http, path: /health, interval: 10s, timeout: 2s}
-  passive: {connect_failures: 5}
+  passive: {connect_failures: 5, gateway_errors: 7}
 frontends:
   - {name: http, bind: "*:80", default_backend: app}
 backends:
@@ -1001,7 +1003,7 @@ backends:
       expect_status: [200, 300-302]
       method: HEAD
       host: app.example.com:8080
-    passive: {server_errors: 2}
+    passive: {server_errors: 2, gateway_errors: 0}
   - name: other
     servers: [{name: s1, address: 10.0.1.1:80}]
 )");
@@ -1009,6 +1011,7 @@ backends:
     const auto& app = c.backends[0];
     EXPECT_EQ(app.passive.connect_failures, 5u);
     EXPECT_EQ(app.passive.server_errors, 2u);
+    EXPECT_EQ(app.passive.gateway_errors, 0u);
     // s1: the backend's keys over the defaults' (health_check is read before the servers
     // wherever it is written).
     const health_check& s1 = app.servers[0].check;
@@ -1041,6 +1044,7 @@ backends:
     const auto& other = c.backends[1];
     EXPECT_EQ(other.passive.connect_failures, 5u);
     EXPECT_EQ(other.passive.server_errors, 0u);
+    EXPECT_EQ(other.passive.gateway_errors, 7u);
     const health_check& o = other.servers[0].check;
     EXPECT_EQ(o.type, health_check::kind::http);
     EXPECT_EQ(o.method, "GET");
@@ -1072,7 +1076,7 @@ backends:
 TEST(config_health, timeout_equal_to_interval_and_passive_off_are_valid) {
     config c = load_ok(R"(defaults:
   health_check: {interval: 1s, timeout: 1s}
-  passive: {connect_failures: 0, server_errors: 0}
+  passive: {connect_failures: 0, server_errors: 0, gateway_errors: 0}
 frontends:
   - {name: http, bind: "*:80", default_backend: app}
 backends:
@@ -1080,6 +1084,20 @@ backends:
 )");
     EXPECT_EQ(c.backends[0].servers[0].check.timeout, 1s);
     EXPECT_EQ(c.backends[0].passive.connect_failures, 0u);
+    EXPECT_EQ(c.backends[0].passive.gateway_errors, 0u);
+}
+
+TEST(config_health_errors, gateway_errors_past_100) {
+    EXPECT_EQ(
+        errors_of(R"(frontends:
+  - {name: http, bind: "*:80", default_backend: app}
+backends:
+  - name: app
+    passive: {gateway_errors: 101}
+    servers: [{name: s1, address: 10.0.0.1:80}]
+)"),
+        (strings{"t.yaml:5:31: backends[0].passive.gateway_errors: must be between 0 and 100, "
+                 "got 101"}));
 }
 
 TEST(config_health_errors, bad_type_method_rise_fall_port_and_path) {

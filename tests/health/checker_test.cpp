@@ -513,9 +513,19 @@ TEST(checker_passive, log_lines) {
     fulcrum::health::log_passive_down(cfg, 0, 0, fulcrum::health::transition_cause::passive_connect,
                                       3);
     fulcrum::health::log_passive_down(cfg, 0, 0, fulcrum::health::transition_cause::passive_5xx, 5);
+    using fulcrum::health::transition_cause;
+    fulcrum::health::log_passive_down(cfg, 0, 0, transition_cause::passive_closed, 5);
+    fulcrum::health::log_passive_down(cfg, 0, 0, transition_cause::passive_invalid, 1);
+    fulcrum::health::log_passive_down(cfg, 0, 0, transition_cause::passive_timed_out, 2);
     EXPECT_EQ(testing::internal::GetCapturedStderr(),
               "fulcrum: server app_pool/app-1 DOWN: 3 consecutive connect failures (passive)\n"
-              "fulcrum: server app_pool/app-1 DOWN: 5 consecutive 5xx responses (passive)\n");
+              "fulcrum: server app_pool/app-1 DOWN: 5 consecutive 5xx responses (passive)\n"
+              "fulcrum: server app_pool/app-1 DOWN: 5 consecutive gateway errors, the last a "
+              "connection closed early (passive)\n"
+              "fulcrum: server app_pool/app-1 DOWN: 1 consecutive gateway error, the last an "
+              "invalid response (passive)\n"
+              "fulcrum: server app_pool/app-1 DOWN: 2 consecutive gateway errors, the last a "
+              "response timeout (passive)\n");
 }
 
 // ---- reports and metrics

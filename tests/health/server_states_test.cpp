@@ -10,12 +10,13 @@ namespace {
 using fulcrum::health::admin_state;
 using fulcrum::health::server_states;
 
-fulcrum::config::config pools(unsigned connect_failures, unsigned server_errors) {
+fulcrum::config::config pools(unsigned connect_failures, unsigned server_errors,
+                              unsigned gateway_errors = 5) {
     fulcrum::config::config cfg;
     cfg.backends.resize(2);
     cfg.backends[0].name = "app_pool";
     cfg.backends[0].servers.resize(2);
-    cfg.backends[0].passive = {connect_failures, server_errors};
+    cfg.backends[0].passive = {connect_failures, server_errors, gateway_errors};
     cfg.backends[1].name = "api_pool";
     cfg.backends[1].servers.resize(1);
     return cfg;
@@ -99,23 +100,80 @@ TEST(server_states, server_errors_are_off_by_default) {
     ASSERT_EQ(cfg.backends[0].passive.server_errors, 0u);
     server_states states(cfg);
     for (int i = 0; i < 100; ++i) {
-        EXPECT_FALSE(states.observe_status(0, 0, 503));
+        EXPECT_FALSE(states.observe_response(0, 0, 503));
     }
     EXPECT_TRUE(states.up(0, 0));
 }
 
 TEST(server_states, consecutive_5xx_mark_the_server_down_and_other_statuses_reset) {
     server_states states(pools(3, 2));
-    EXPECT_FALSE(states.observe_status(0, 0, 500));
-    EXPECT_FALSE(states.observe_status(0, 0, 404)); // a 4xx is the client's problem
-    EXPECT_FALSE(states.observe_status(0, 0, 502));
-    EXPECT_FALSE(states.observe_status(0, 0, 200));
-    EXPECT_FALSE(states.observe_status(0, 0, 599));
+    EXPECT_FALSE(states.observe_response(0, 0, 500));
+    EXPECT_FALSE(states.observe_response(0, 0, 404)); // a 4xx is the client's problem
+    EXPECT_FALSE(states.observe_response(0, 0, 502));
+    EXPECT_FALSE(states.observe_response(0, 0, 200));
+    EXPECT_FALSE(states.observe_response(0, 0, 599));
     EXPECT_TRUE(states.up(0, 0));
-    EXPECT_TRUE(states.observe_status(0, 0, 503));
+    EXPECT_TRUE(states.observe_response(0, 0, 503));
     EXPECT_FALSE(states.up(0, 0));
     EXPECT_TRUE(states.take_passive_down(0, 0));
     EXPECT_EQ(states.passive_downs(0, 0), 1u);
+}
+
+TEST(server_states, gateway_errors_take_the_server_down_at_the_default_threshold_of_5) {
+    fulcrum::config::config cfg = pools(3, 0);
+    cfg.backends[0].passive = {};
+    ASSERT_EQ(cfg.backends[0].passive.gateway_errors, 5u);
+    server_states states(cfg);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    }
+    EXPECT_TRUE(states.up(0, 0));
+    EXPECT_TRUE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.up(0, 0));
+    EXPECT_TRUE(states.take_passive_down(0, 0));
+    EXPECT_EQ(states.passive_downs(0, 0), 1u);
+    EXPECT_TRUE(states.up(0, 1));
+}
+
+TEST(server_states, any_complete_response_resets_the_gateway_errors_but_a_connect_does_not) {
+    server_states states(pools(3, 0, 3));
+    // A server that accepts and then fails connects fine every time: that is no success.
+    for (int round = 0; round < 2; ++round) {
+        EXPECT_FALSE(states.observe_connect(0, 0, true));
+        EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    }
+    // Its own 500 is a valid response: the server is there (5xx are server_errors' business).
+    EXPECT_FALSE(states.observe_response(0, 0, 500));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_response(0, 0, 200));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_response(0, 0, 101));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_TRUE(states.up(0, 0));
+    EXPECT_FALSE(states.observe_connect(0, 0, true));
+    EXPECT_TRUE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.up(0, 0));
+}
+
+TEST(server_states, gateway_errors_and_5xx_are_counted_apart) {
+    server_states states(pools(3, 2, 2));
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_FALSE(states.observe_response(0, 0, 503)); // one 5xx; resets the gateway errors
+    EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    EXPECT_TRUE(states.up(0, 0));
+    EXPECT_TRUE(states.observe_response(0, 0, 503)); // the second 5xx in a row
+    EXPECT_FALSE(states.up(0, 0));
+}
+
+TEST(server_states, zero_turns_gateway_error_observation_off) {
+    server_states states(pools(3, 0, 0));
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_FALSE(states.observe_gateway_error(0, 0));
+    }
+    EXPECT_TRUE(states.up(0, 0));
 }
 
 TEST(server_states, concurrent_failures_from_two_workers_mark_down_exactly_once) {
