@@ -1,7 +1,11 @@
 #include "config/config.hpp"
+#include "config/values.hpp"
+
+#include "base/file_kind.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +13,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,65 +26,6 @@
 namespace fulcrum::config {
 
 namespace {
-
-constexpr std::uint64_t max_u64 = std::numeric_limits<std::uint64_t>::max();
-
-// Decimal digits only (from_chars into an unsigned type takes no sign, space or base prefix), so
-// "0x10", "+5" or "5 " are refused rather than half read. False on overflow too.
-bool parse_digits(std::string_view text, std::uint64_t& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
-}
-
-bool all_digits(std::string_view text) {
-    return !text.empty() &&
-           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// An integer the user meant, even if out of range: "-1" gets a range message, "abc" does not.
-bool looks_integer(std::string_view text) {
-    return all_digits(text.starts_with('-') ? text.substr(1) : text);
-}
-
-enum class duration_status { ok, bare_number, invalid, too_large };
-
-duration_status parse_duration_checked(std::string_view text, duration& out) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-        ++digits;
-    }
-    if (digits == 0) {
-        return duration_status::invalid;
-    }
-    if (digits == text.size()) {
-        return duration_status::bare_number;
-    }
-    std::string_view unit = text.substr(digits);
-    std::uint64_t factor = 0;
-    if (unit == "ms") {
-        factor = 1;
-    } else if (unit == "s") {
-        factor = 1000;
-    } else if (unit == "m") {
-        factor = 60'000;
-    } else if (unit == "h") {
-        factor = 3'600'000;
-    } else if (unit == "d") {
-        factor = 86'400'000;
-    } else {
-        return duration_status::invalid;
-    }
-    std::uint64_t value = 0;
-    if (!parse_digits(text.substr(0, digits), value)) {
-        return duration_status::too_large;
-    }
-    const auto max_ms = static_cast<std::uint64_t>(std::numeric_limits<duration::rep>::max());
-    if (value > max_ms / factor) {
-        return duration_status::too_large;
-    }
-    out = duration{static_cast<duration::rep>(value * factor)};
-    return duration_status::ok;
-}
 
 enum class endpoint_status { ok, bad_address, bad_port };
 
@@ -251,19 +195,6 @@ bool valid_base_url(std::string_view url) {
     return valid_host(host);
 }
 
-// In the largest unit that states it exactly: "1s", "1500ms", "2m".
-std::string format_duration(duration d) {
-    static constexpr std::pair<std::int64_t, std::string_view> units[] = {
-        {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
-    const auto ms = d.count();
-    for (const auto& [factor, unit] : units) {
-        if (ms != 0 && ms % factor == 0) {
-            return std::to_string(ms / factor) + std::string(unit);
-        }
-    }
-    return std::to_string(ms) + "ms";
-}
-
 std::string lowercase(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -278,7 +209,7 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Sequence:
         return "a list";
     case YAML::NodeType::Scalar:
-        return "'" + node.Scalar() + "'";
+        return "'" + printable(node.Scalar()) + "'";
     default:
         return "an empty value";
     }
@@ -382,7 +313,7 @@ public:
     load_result run(std::string_view text) {
         load_result result;
         try {
-            if (check_documents(text)) {
+            if (check_text(text) && check_documents(text)) {
                 YAML::Node root = YAML::Load(std::string(text));
                 if (root.IsNull()) {
                     file_error("empty configuration (expected a map with 'frontends' and "
@@ -489,12 +420,40 @@ private:
 
     // ---- scalars
 
-    bool read_string(const at& v, std::string& out) {
+    // No string may hold a NUL or another control character: each would cut a path short or
+    // break the line it is written into. `allow_line_breaks` for text matched or passed on as
+    // it is (expect_body, hook arguments).
+    bool read_string(const at& v, std::string& out, bool allow_line_breaks = false) {
         if (!v.node.IsScalar()) {
             error(v, "expected a string, got " + describe(v.node));
             return false;
         }
-        out = v.node.Scalar();
+        const std::string& text = v.node.Scalar();
+        if (const auto bad = find_control(text, allow_line_breaks); bad != std::string::npos) {
+            error(v, "must not contain control characters (found " +
+                         printable(text.substr(bad, 1)) + " at position " +
+                         std::to_string(bad + 1) + ")");
+            return false;
+        }
+        out = text;
+        return true;
+    }
+
+    // A token file is read whole at start: one that is there must be a regular file, or the
+    // start would wait on a FIFO or read a device forever. stat() opens nothing. One that is
+    // not there yet is the start's to report: it may be put in place after the check.
+    bool read_token_file(const at& v, std::string& out) {
+        std::string path;
+        if (!read_string(v, path)) {
+            return false;
+        }
+        struct stat info {};
+        if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+            error(v, "'" + path + "' is " + std::string(base::file_kind(info.st_mode)) +
+                         ", not a regular file");
+            return false;
+        }
+        out = std::move(path);
         return true;
     }
 
@@ -520,13 +479,8 @@ private:
         return false;
     }
 
-    void range_error(const at& v, std::uint64_t min, std::uint64_t max) {
-        if (max == max_u64) {
-            error(v, "must be at least " + std::to_string(min) + ", got " + v.node.Scalar());
-        } else {
-            error(v, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                         ", got " + v.node.Scalar());
-        }
+    void range_error(const at& v, const std::string& min, const std::string& max) {
+        error(v, "must be between " + min + " and " + max + ", got " + printable(v.node.Scalar()));
     }
 
     bool read_integer(const at& v, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
@@ -536,69 +490,44 @@ private:
         }
         std::uint64_t value = 0;
         if (!parse_digits(v.node.Scalar(), value) || value < min || value > max) {
-            range_error(v, min, max);
+            range_error(v, std::to_string(min), std::to_string(max));
             return false;
         }
         out = value;
         return true;
     }
 
-    template <typename T> void read_integer_into(const at& v, std::uint64_t min, T& out) {
+    void read_integer_into(const at& v, std::uint64_t min, std::uint64_t max, std::size_t& out) {
         std::uint64_t value = 0;
-        if (read_integer(v, min, std::numeric_limits<T>::max(), value)) {
-            out = static_cast<T>(value);
+        if (read_integer(v, min, max, value)) {
+            out = static_cast<std::size_t>(value);
         }
     }
 
     // "16384", "16k", "1m", "1g" (binary multiples).
-    bool read_size(const at& v, std::uint64_t min, std::uint64_t& out) {
+    bool read_size(const at& v, std::uint64_t min, std::uint64_t max, std::uint64_t& out) {
         if (!v.node.IsScalar()) {
             error(v, "expected a size, got " + describe(v.node));
             return false;
         }
-        std::string_view text = v.node.Scalar();
-        std::uint64_t factor = 1;
-        if (!text.empty()) {
-            switch (text.back()) {
-            case 'k':
-            case 'K':
-                factor = 1ull << 10;
-                break;
-            case 'm':
-            case 'M':
-                factor = 1ull << 20;
-                break;
-            case 'g':
-            case 'G':
-                factor = 1ull << 30;
-                break;
-            default:
-                break;
-            }
-        }
-        std::string_view digits = factor == 1 ? text : text.substr(0, text.size() - 1);
         std::uint64_t value = 0;
-        if (!all_digits(digits)) {
-            error(v, "invalid size '" + std::string(text) +
+        const auto status = parse_size(v.node.Scalar(), value);
+        if (status == value_status::invalid) {
+            error(v, "invalid size '" + printable(v.node.Scalar()) +
                          "' (expected a number of bytes, optionally with k, m or g, e.g. 16k)");
             return false;
         }
-        if (!parse_digits(digits, value) || value > max_u64 / factor) {
-            error(v, "size '" + std::string(text) + "' is too large");
-            return false;
-        }
-        value *= factor;
-        if (value < min) {
-            range_error(v, min, max_u64);
+        if (status == value_status::too_large || value < min || value > max) {
+            range_error(v, format_size(min), format_size(max));
             return false;
         }
         out = value;
         return true;
     }
 
-    void read_size_into(const at& v, std::uint64_t min, std::size_t& out) {
+    void read_size_into(const at& v, std::uint64_t min, std::uint64_t max, std::size_t& out) {
         std::uint64_t value = 0;
-        if (read_size(v, min, value)) {
+        if (read_size(v, min, max, value)) {
             out = static_cast<std::size_t>(value);
         }
     }
@@ -610,24 +539,25 @@ private:
             error(v, "expected a duration, got " + describe(v.node));
             return false;
         }
-        const std::string& text = v.node.Scalar();
+        const std::string text = printable(v.node.Scalar());
         duration value{};
-        switch (parse_duration_checked(text, value)) {
-        case duration_status::ok:
+        switch (parse_duration_checked(v.node.Scalar(), value)) {
+        case value_status::ok:
             if (value.count() == 0 && !allow_zero) {
                 error(v, "must be greater than 0, got '" + text + "'");
                 return false;
             }
             out = value;
             return true;
-        case duration_status::bare_number:
+        case value_status::bare_number:
             error(v, "invalid duration '" + text +
                          "' (missing unit: add one of ms, s, m, h, d, e.g. " + text + "s)");
             return false;
-        case duration_status::too_large:
-            error(v, "duration '" + text + "' is too large");
+        case value_status::too_large:
+            error(v, "duration '" + text + "' is too large (at most " +
+                         std::to_string(largest_duration.count()) + "ms, about 24.8 days)");
             return false;
-        case duration_status::invalid:
+        case value_status::invalid:
             error(v, "invalid duration '" + text +
                          "' (expected a number with a unit: ms, s, m, h, d, e.g. 5s)");
             return false;
@@ -909,7 +839,7 @@ private:
         }
         walk_map(v, {"bind", "token_file"}, [&](std::string_view key, const at& value) {
             if (key == "token_file") {
-                if (read_string(value, out.token_file) && out.token_file.empty()) {
+                if (read_token_file(value, out.token_file) && out.token_file.empty()) {
                     error(value, "must not be empty (leave token_file out to keep the admin API "
                                  "read-only)");
                 }
@@ -1043,10 +973,7 @@ private:
         for (const YAML::Node& item : v.node) {
             const at arg = v.item(item, index);
             std::string text;
-            if (!read_string(arg, text)) {
-                valid = false;
-            } else if (text.find('\0') != std::string::npos) {
-                error(arg, "must not contain a NUL character");
+            if (!read_string(arg, text, index > 0)) {
                 valid = false;
             } else if (index == 0 && !text.starts_with('/')) {
                 error(arg, "must be an absolute path (hooks run without a shell or PATH lookup), "
@@ -1076,7 +1003,7 @@ private:
                                          "' (expected an IPv4 address, e.g. 203.0.113.10)");
                     }
                 } else if (key == "token_file") {
-                    if (read_string(value, out.token_file) && out.token_file.empty()) {
+                    if (read_token_file(value, out.token_file) && out.token_file.empty()) {
                         error(value, "must not be empty (the file that holds the "
                                      "DigitalOcean API token)");
                     }
@@ -1186,13 +1113,13 @@ private:
         walk_map(v, {"max_head_bytes", "max_headers", "max_uri_bytes", "max_body_bytes"},
                  [&](std::string_view key, const at& value) {
                      if (key == "max_head_bytes") {
-                         read_size_into(value, 1, out.max_head_bytes);
+                         read_size_into(value, 1, largest_head_bytes, out.max_head_bytes);
                      } else if (key == "max_headers") {
-                         read_integer_into(value, 1, out.max_headers);
+                         read_integer_into(value, 1, largest_headers, out.max_headers);
                      } else if (key == "max_uri_bytes") {
-                         read_size_into(value, 1, out.max_uri_bytes);
+                         read_size_into(value, 1, largest_head_bytes, out.max_uri_bytes);
                      } else {
-                         read_size(value, 0, out.max_body_bytes);
+                         read_size(value, 0, largest_body_bytes, out.max_body_bytes);
                      }
                  });
     }
@@ -1208,14 +1135,14 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"max_idle_per_server", "idle_timeout"},
-                 [&](std::string_view key, const at& value) {
-                     if (key == "max_idle_per_server") {
-                         read_integer_into(value, 0, out.max_idle_per_server);
-                     } else {
-                         read_duration(value, false, out.idle_timeout);
-                     }
-                 });
+        walk_map(
+            v, {"max_idle_per_server", "idle_timeout"}, [&](std::string_view key, const at& value) {
+                if (key == "max_idle_per_server") {
+                    read_integer_into(value, 0, largest_idle_per_server, out.max_idle_per_server);
+                } else {
+                    read_duration(value, false, out.idle_timeout);
+                }
+            });
     }
 
     void read_backend(const at& v, backend& out, std::size_t index) {
@@ -1495,7 +1422,7 @@ private:
 
     bool read_expect_body(const at& v, std::string& out) {
         std::string text;
-        if (!read_string(v, text)) {
+        if (!read_string(v, text, true)) {
             return false;
         }
         if (text.empty()) {
@@ -1741,6 +1668,27 @@ private:
         }
     }
 
+    // Parsed YAML takes tens of times the size of its text: the bound keeps a check's memory
+    // within a few tens of MiB. YAML allows no control character but tab and line breaks
+    // (yaml-cpp would report a NUL byte as an unknown escape).
+    bool check_text(std::string_view text) {
+        if (text.size() > largest_file_bytes) {
+            file_error("larger than " + std::to_string(largest_file_bytes) +
+                       " bytes, the most a configuration file may be");
+            return false;
+        }
+        const auto bad = find_control(text, true);
+        if (bad == std::string_view::npos) {
+            return true;
+        }
+        const auto line_start = text.rfind('\n', bad) + 1; // 0 on the first line
+        diagnostics_.push_back(
+            {file_, static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n')) + 1,
+             static_cast<int>(bad - line_start) + 1, "",
+             "invalid YAML: control character " + printable(text.substr(bad, 1))});
+        return false;
+    }
+
     // Reports a second document, or a stray token yaml-cpp cannot start a document with. For the
     // latter yaml-cpp 0.7 returns the same empty document forever without consuming anything
     // (its own LoadAll then loops until memory runs out; fixed upstream in yaml-cpp#1319), so
@@ -1860,10 +1808,12 @@ load_result load_file(const std::string& path) {
     if (!file) {
         return cannot_read(path);
     }
+    // One byte past the limit is enough to refuse the file, whatever it is (a pipe, a device).
     std::string text;
     char buffer[8192];
     std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+    while (text.size() <= largest_file_bytes &&
+           (n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
         text.append(buffer, n);
     }
     if (std::ferror(file.get())) {
@@ -1877,7 +1827,7 @@ load_result load_string(std::string_view text, const std::string& file_name) {
 }
 
 bool parse_duration(std::string_view text, duration& out) {
-    return parse_duration_checked(text, out) == duration_status::ok;
+    return parse_duration_checked(text, out) == value_status::ok;
 }
 
 bool parse_endpoint(std::string_view text, bool allow_wildcard, endpoint& out) {

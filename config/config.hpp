@@ -242,7 +242,8 @@ std::vector<std::string> service_names(const config& c);
 load_result load_file(const std::string& path);
 load_result load_string(std::string_view text, const std::string& file_name);
 
-// "10s", "500ms", "2m", "1h", "1d"; a bare number is not accepted (ambiguous unit).
+// "10s", "500ms", "2m", "1h", "1d", up to 2147483647ms (config/values.hpp); a bare number is
+// not accepted (ambiguous unit).
 bool parse_duration(std::string_view text, duration& out);
 // "1.2.3.4:80", "[::1]:80", "*:80"; `allow_wildcard` for binds only, which also accept port 0
 // (a server needs a real port). False, with `out` untouched, for anything else.

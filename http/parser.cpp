@@ -4,11 +4,19 @@
 
 #include <llhttp.h>
 
+#include <algorithm>
+#include <new>
+
 namespace fulcrum::http {
 
 namespace {
 
 using detail::trim;
+
+// A browser's request head with its cookies, and a little more; most response heads are far
+// smaller.
+constexpr std::size_t usual_head_bytes = 4096;
+constexpr std::size_t usual_headers = 32;
 
 bool is_ctl(unsigned char c) {
     return c < 0x20 || c == 0x7f;
@@ -273,6 +281,16 @@ struct parser::impl {
         return -1;
     }
 
+    // llhttp_execute(), with a failed allocation in a callback thrown only once llhttp has
+    // returned: an exception must not unwind through its C frames.
+    llhttp_errno_t execute(const char* data, std::size_t length) {
+        const auto err = llhttp_execute(&llhttp, data, length);
+        if (out_of_memory) {
+            throw std::bad_alloc();
+        }
+        return err;
+    }
+
     parse_result fail_llhttp(llhttp_errno_t err, const char* begin) {
         const char* pos = llhttp_get_error_pos(&llhttp);
         const std::size_t at = pos != nullptr && pos >= begin ? pos - begin : 0;
@@ -295,7 +313,7 @@ struct parser::impl {
         // llhttp sees the bytes up to the first problem only, so that an error it finds earlier
         // in the stream is the one reported.
         const std::size_t stop = scan.end;
-        const auto err = llhttp_execute(&llhttp, data.data(), stop);
+        const auto err = execute(data.data(), stop);
         if (err == HPE_PAUSED && paused == pause_point::head) {
             const auto consumed =
                 static_cast<std::size_t>(llhttp_get_error_pos(&llhttp) - data.data());
@@ -329,7 +347,7 @@ struct parser::impl {
                     pending = scan.error;
                 }
             }
-            const auto err = llhttp_execute(&llhttp, data.data() + pos, stop - pos);
+            const auto err = execute(data.data() + pos, stop - pos);
             if (err == HPE_PAUSED) {
                 pos = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp) - data.data());
                 llhttp_resume(&llhttp);
@@ -450,7 +468,17 @@ struct parser::impl {
 
     static impl& self(llhttp_t* p) { return *static_cast<impl*>(p->data); }
 
-    // Appends to the head's storage; the limits keep it within the capacity reserved up front.
+    // Calls a callback that stores, and stops llhttp if it could not allocate: see execute().
+    template <auto callback, typename... Args> static int guarded(llhttp_t* p, Args... args) {
+        try {
+            return callback(p, args...);
+        } catch (const std::bad_alloc&) {
+            self(p).out_of_memory = true;
+            return -1;
+        }
+    }
+
+    // Appends to the head's storage, which grows as needed up to the limits.
     static void store(impl& s, message_head::span& span, const char* at, std::size_t length) {
         auto& storage = s.owner.head_.storage_;
         if (span.length == 0) {
@@ -549,13 +577,13 @@ struct parser::impl {
         static const llhttp_settings_t built = [] {
             llhttp_settings_t s;
             llhttp_settings_init(&s);
-            s.on_url = on_url;
-            s.on_status = on_status;
-            s.on_header_field = on_header_field;
+            s.on_url = guarded<on_url>;
+            s.on_status = guarded<on_status>;
+            s.on_header_field = guarded<on_header_field>;
             s.on_header_field_complete = on_header_field_complete;
-            s.on_header_value = on_header_value;
-            s.on_headers_complete = on_headers_complete;
-            s.on_body = on_body;
+            s.on_header_value = guarded<on_header_value>;
+            s.on_headers_complete = guarded<on_headers_complete>;
+            s.on_body = guarded<on_body>;
             s.on_chunk_header = on_chunk_header;
             s.on_message_complete = on_message_complete;
             return s;
@@ -571,6 +599,7 @@ struct parser::impl {
     bool field_open = false; // llhttp may deliver a header name in several pieces
     bool expect_head_response = false;
     bool expect_upgrade = false;
+    bool out_of_memory = false;
     std::uint64_t declared_body = 0; // sum of the chunk sizes announced so far
     message_head::span target;
     message_head::span reason;
@@ -578,10 +607,12 @@ struct parser::impl {
 
 parser::parser(mode kind, const config::limits& limits) : limits_(limits), mode_(kind) {
     impl_ = std::make_unique<impl>(*this);
-    // Reserved once so that no head ever allocates: the limits are enforced before storing.
-    head_.storage_.reserve(limits_.max_head_bytes);
-    head_.field_spans_.reserve(2 * limits_.max_headers);
-    head_.headers_.reserve(limits_.max_headers);
+    // Room for a usual head, so that most never allocate; a larger one grows the storage up to
+    // the limits, and the connection's next messages reuse it. Reserving the limits whole
+    // would cost every connection the largest head allowed.
+    head_.storage_.reserve(std::min(limits_.max_head_bytes, usual_head_bytes));
+    head_.field_spans_.reserve(2 * std::min(limits_.max_headers, usual_headers));
+    head_.headers_.reserve(std::min(limits_.max_headers, usual_headers));
 }
 
 parser::~parser() = default;

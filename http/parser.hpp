@@ -54,6 +54,8 @@ public:
     // Feeds the input not consumed yet. After head_done, feed the rest even when it is empty:
     // a message without a body then ends at once (message_done, consumed 0). Until
     // next_message() it keeps answering message_done (consumed 0); after an error, error.
+    // Throws std::bad_alloc when the head cannot be stored (memory is exhausted: the input
+    // is not at fault); the parser is then of no further use.
     parse_result feed(std::string_view data);
     // The peer closed the connection: completes a close-delimited response body
     // (message_done) or reports a truncated message (error). Nothing to report (need_more)

@@ -1,5 +1,7 @@
 #include "http/token_file.hpp"
 
+#include "base/file_kind.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,7 +36,9 @@ std::string read_token_file(const std::string& path, std::string_view setting) {
     const auto fail = [&](const std::string& why) {
         throw std::runtime_error(std::string(setting) + " " + path + why);
     };
-    const file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Non-blocking, so that a FIFO put in the file's place does not stop the start until a
+    // writer comes: it is opened, seen for what it is, and refused.
+    const file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (file.get() < 0) {
         fail(std::string(": ") + std::strerror(errno));
     }
@@ -42,6 +46,9 @@ std::string read_token_file(const std::string& path, std::string_view setting) {
     struct stat info {};
     if (::fstat(file.get(), &info) != 0) {
         fail(std::string(": ") + std::strerror(errno));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        fail(" is " + std::string(base::file_kind(info.st_mode)) + ", not a regular file");
     }
     if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         fail(" can be read by group or others: chmod 600 it");

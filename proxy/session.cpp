@@ -107,32 +107,11 @@ void session<Stream>::on_client_closed(void* self, const error_code& ec) {
 
 template <typename Stream> asio::awaitable<void> session<Stream>::run() {
     std::unique_ptr<exchange> x;
-    bool first = true;
-    for (;;) {
-        if (!x) {
-            // A new connection has its first request on the way; a kept-alive one may wait
-            // long for its next.
-            client_deadline_.arm(first ? frontend_.http_request_timeout
-                                       : frontend_.keepalive_timeout);
-            idle_ = true;
-            const bool input = co_await reader_.await_input();
-            idle_ = false;
-            client_deadline_.disarm();
-            if (!input || worker_.draining()) {
-                break;
-            }
-            x = worker_.acquire_exchange(frontend_index_);
-        }
-        first = false;
-        current_ = x.get();
-        const auto done = co_await serve(*x);
-        current_ = nullptr;
-        if (done == outcome::close || worker_.draining()) {
-            break;
-        }
-        if (x->from_client.empty()) {
-            worker_.release_exchange(frontend_index_, std::move(x));
-        }
+    try {
+        co_await serve_requests(x);
+    } catch (const std::exception& e) {
+        failed(e);
+        x.reset();
     }
     close_upstream();
     if (linger_ && x) {
@@ -147,6 +126,68 @@ template <typename Stream> asio::awaitable<void> session<Stream>::run() {
     client_deadline_.disarm();
     server_deadline_.disarm();
     worker_.session_closed(*this);
+}
+
+// Leaves in `x` the exchange of the last request, if it is kept for a lingering close.
+template <typename Stream>
+asio::awaitable<void> session<Stream>::serve_requests(std::unique_ptr<exchange>& x) {
+    bool first = true;
+    for (;;) {
+        if (!x) {
+            // A new connection has its first request on the way; a kept-alive one may wait
+            // long for its next.
+            client_deadline_.arm(first ? frontend_.http_request_timeout
+                                       : frontend_.keepalive_timeout);
+            idle_ = true;
+            const bool input = co_await reader_.await_input();
+            idle_ = false;
+            client_deadline_.disarm();
+            if (!input || worker_.draining()) {
+                co_return;
+            }
+        }
+        busy_ = true;
+        if (!x) {
+            x = worker_.acquire_exchange(frontend_index_);
+        }
+        first = false;
+        current_ = x.get();
+        const auto done = co_await serve(*x);
+        current_ = nullptr;
+        busy_ = false;
+        if (done == outcome::close || worker_.draining()) {
+            co_return;
+        }
+        if (x->from_client.empty()) {
+            worker_.release_exchange(frontend_index_, std::move(x));
+        }
+    }
+}
+
+// Memory ran out (std::bad_alloc: a head that needed more room, a coroutine frame), or another
+// failure of fulcrum's own. The connection is closed without an answer, since writing one
+// needs memory too, and everything the session holds is let go by run() as on any close. A
+// request that was being served is metered as the 500 it is, so that the SLI sees it.
+template <typename Stream> void session<Stream>::failed(const std::exception& e) {
+    linger_ = false;
+    if (busy_) {
+        const auto& meter = worker_.meter();
+        if (current_ == nullptr) {
+            // It failed before serve() began: its start and service are not known yet.
+            service_ = meter.service_of_backend(frontend_.default_backend);
+            request_start_ = clock::now();
+        }
+        record(meter.target_of_backend(frontend_.default_backend), 500);
+    }
+    // The exchange is about to go: nothing may look at it any more (on_client_closed).
+    current_ = nullptr;
+    busy_ = false;
+    try {
+        base::log("frontend " + frontend_.name + ": closing a connection from " + client_address_ +
+                  ": " + e.what());
+    } catch (const std::bad_alloc&) {
+        // Not even the log line fits: the close itself is what matters.
+    }
 }
 
 template <typename Stream>

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <system_error>
@@ -83,6 +84,94 @@ struct parsed {
     std::map<std::string, std::vector<window_counter::saved_bucket>, std::less<>> counters;
 };
 
+// The last second the wall clock can hold (in 2262, with its nanoseconds): a time past it would
+// overflow on its way in.
+constexpr std::int64_t latest_second =
+    std::chrono::duration_cast<std::chrono::seconds>(wall_clock::duration::max()).count();
+// More than a bucket can count: the longest bucket (of the 30-day window) spans 12 hours, and
+// 2^48 requests in 12 hours is over 6 billion a second. Under it, the 60 buckets of a window
+// add up without wrapping around, so that no file can make the SLI look better than it was.
+constexpr std::uint64_t largest_count = 1ull << 48;
+
+// A bucket line's values, or why they cannot be.
+std::optional<std::string_view> read_bucket(const std::vector<std::string_view>& words,
+                                            window_counter::saved_bucket& out) {
+    const auto w = window_named(words[0]);
+    if (!w || !parse_integer(words[1], out.number) || !parse_integer(words[2], out.value.good) ||
+        !parse_integer(words[3], out.value.total)) {
+        return "expected '<window> <bucket> <good> <total>'";
+    }
+    const std::int64_t width = length(*w).count() / static_cast<std::int64_t>(buckets_per_window);
+    if (out.number < 0 || out.number > latest_second / width) {
+        return "bucket number out of range";
+    }
+    if (out.value.total > largest_count) {
+        return "count out of range";
+    }
+    if (out.value.good > out.value.total) {
+        return "more good than total";
+    }
+    out.w = *w;
+    return std::nullopt;
+}
+
+// The lines between the format line and the checksum.
+std::optional<std::string> parse_lines(std::string_view lines, parsed& out) {
+    std::vector<window_counter::saved_bucket>* current = nullptr;
+    std::set<std::pair<window, std::int64_t>> buckets; // of the current counter
+    bool saved_seen = false;
+    std::size_t line_number = 1;
+    for (auto rest = lines; !rest.empty();) {
+        ++line_number;
+        const auto end = rest.find('\n');
+        const auto line = rest.substr(0, end);
+        rest.remove_prefix(end + 1);
+        const auto bad = [&](std::string_view why) {
+            return "has a bad line " + std::to_string(line_number) + " (" + std::string(why) +
+                   "): '" + std::string(line.substr(0, 80)) + "'";
+        };
+        const auto words = split_words(line);
+        if (words.size() == 2 && words[0] == "saved") {
+            std::int64_t seconds = 0;
+            if (saved_seen || !parse_integer(words[1], seconds)) {
+                return bad("expected one 'saved <seconds>'");
+            }
+            if (seconds < 0 || seconds > latest_second) {
+                return bad("saved time out of range");
+            }
+            out.saved = wall_clock::time_point(std::chrono::seconds(seconds));
+            saved_seen = true;
+        } else if (words.size() == 2 && words[0] == "counter") {
+            const auto [it, inserted] = out.counters.try_emplace(std::string(words[1]));
+            if (!inserted) {
+                return bad("the counter appears twice");
+            }
+            current = &it->second;
+            buckets.clear();
+        } else if (words.size() == 4) {
+            window_counter::saved_bucket b;
+            if (const auto why = read_bucket(words, b)) {
+                return bad(*why);
+            }
+            if (current == nullptr) {
+                return bad("a bucket before any 'counter' line");
+            }
+            // Restoring adds a bucket's counts to one of the same number: twice would count
+            // them twice.
+            if (!buckets.emplace(b.w, b.number).second) {
+                return bad("the bucket appears twice");
+            }
+            current->push_back(b);
+        } else {
+            return bad("not a saved, counter or bucket line");
+        }
+    }
+    if (!saved_seen) {
+        return "has no 'saved' line";
+    }
+    return std::nullopt;
+}
+
 // The whole file, checked before anything is restored: what is wrong in words, or the content.
 std::optional<std::string> parse(std::string_view text, parsed& out) {
     if (text.empty()) {
@@ -122,55 +211,7 @@ std::optional<std::string> parse(std::string_view text, parsed& out) {
                ")";
     }
 
-    std::vector<window_counter::saved_bucket>* current = nullptr;
-    bool saved_seen = false;
-    std::size_t line_number = 1;
-    for (auto rest = body.substr(first_end + 1); !rest.empty();) {
-        ++line_number;
-        const auto end = rest.find('\n');
-        const auto line = rest.substr(0, end);
-        rest.remove_prefix(end + 1);
-        const auto bad = [&](std::string_view why) {
-            return "has a bad line " + std::to_string(line_number) + " (" + std::string(why) +
-                   "): '" + std::string(line.substr(0, 80)) + "'";
-        };
-        const auto words = split_words(line);
-        if (words.size() == 2 && words[0] == "saved") {
-            std::int64_t seconds = 0;
-            if (saved_seen || !parse_integer(words[1], seconds)) {
-                return bad("expected one 'saved <seconds>'");
-            }
-            out.saved = wall_clock::time_point(std::chrono::seconds(seconds));
-            saved_seen = true;
-        } else if (words.size() == 2 && words[0] == "counter") {
-            const auto [it, inserted] = out.counters.try_emplace(std::string(words[1]));
-            if (!inserted) {
-                return bad("the counter appears twice");
-            }
-            current = &it->second;
-        } else if (words.size() == 4) {
-            window_counter::saved_bucket b;
-            const auto w = window_named(words[0]);
-            if (!w || !parse_integer(words[1], b.number) || b.number < 0 ||
-                !parse_integer(words[2], b.value.good) || !parse_integer(words[3], b.value.total)) {
-                return bad("expected '<window> <bucket> <good> <total>'");
-            }
-            if (b.value.good > b.value.total) {
-                return bad("more good than total");
-            }
-            if (current == nullptr) {
-                return bad("a bucket before any 'counter' line");
-            }
-            b.w = *w;
-            current->push_back(b);
-        } else {
-            return bad("not a saved, counter or bucket line");
-        }
-    }
-    if (!saved_seen) {
-        return "has no 'saved' line";
-    }
-    return std::nullopt;
+    return parse_lines(body.substr(first_end + 1), out);
 }
 
 // A file that cannot be read at all (permissions, I/O error) is set aside like a damaged one.

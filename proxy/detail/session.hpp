@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,9 @@ private:
         bool reused;
     };
 
+    boost::asio::awaitable<void> serve_requests(std::unique_ptr<exchange>& x);
+    // A serve_requests() that threw: see session.cpp.
+    void failed(const std::exception& e);
     boost::asio::awaitable<outcome> serve(exchange& x);
     boost::asio::awaitable<outcome> exchange_with(exchange& x, std::size_t backend);
     // Leaves a connection to a server of the backend in upstream_, trying the next servers
@@ -115,6 +119,7 @@ private:
     bool client_left_ = false; // the client closed or reset while the server worked
     bool half_closed_ = false; // the client closed its sending side but may still read
     bool idle_ = false;        // between requests: a drain may close the connection
+    bool busy_ = false;        // a request has arrived and is not answered yet
     bool linger_ = false;      // an own answer was sent: drain the client's bytes before closing
     bool in_tunnel_ = false;
 };

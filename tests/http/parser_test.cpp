@@ -12,13 +12,22 @@
 #include <utility>
 #include <vector>
 
-// Counts heap allocations so that a test can check that a warmed-up parser allocates nothing.
+// Counts heap allocations so that a test can check that a warmed-up parser allocates nothing,
+// and how much a parser takes; fails those past a size when a test asks, as when memory runs
+// out.
 namespace {
 std::atomic<std::size_t> allocations{0};
-}
+std::atomic<std::size_t> allocated_bytes{0};
+std::atomic<std::size_t> fail_over_bytes{0}; // 0: none fails
+} // namespace
 
 void* operator new(std::size_t size) {
     allocations.fetch_add(1, std::memory_order_relaxed);
+    allocated_bytes.fetch_add(size, std::memory_order_relaxed);
+    const auto limit = fail_over_bytes.load(std::memory_order_relaxed);
+    if (limit != 0 && size > limit) {
+        throw std::bad_alloc();
+    }
     if (void* p = std::malloc(size == 0 ? 1 : size)) {
         return p;
     }
@@ -521,6 +530,44 @@ TEST(request_parser, a_warm_parser_allocates_nothing) {
     const auto after = allocations.load();
     EXPECT_EQ(messages, 2);
     EXPECT_EQ(after - before, 0u);
+}
+
+// A request head of `bytes` bytes, in headers of 1000 bytes or less.
+std::string large_head(std::size_t bytes) {
+    std::string head = "GET / HTTP/1.1\r\nHost: example.com\r\n";
+    for (int i = 0; head.size() + 2 < bytes; ++i) {
+        const std::string name = "X-Filler-" + std::to_string(i) + ": ";
+        const auto room = std::min<std::size_t>(1000, bytes - head.size() - 2);
+        const auto value = room > name.size() + 3 ? room - name.size() - 2 : 1;
+        head += name + std::string(value, 'v') + "\r\n";
+    }
+    return head + "\r\n";
+}
+
+TEST(request_parser, a_large_head_limit_is_not_reserved_up_front) {
+    limits large;
+    large.max_head_bytes = 1024 * 1024;
+    large.max_headers = 1000;
+    const auto before = allocated_bytes.load();
+    parser p(parser::mode::request, large);
+    EXPECT_LT(allocated_bytes.load() - before, 16u * 1024) << "bytes taken by a new parser";
+
+    // Heads grow the storage as they need, up to the limit.
+    const std::string head = large_head(200 * 1024);
+    const auto r = p.feed(head);
+    ASSERT_EQ(r.event, parse_event::head_done) << p.error_reason();
+    EXPECT_EQ(r.consumed, head.size());
+    EXPECT_GT(p.head().headers().size(), 200u);
+    EXPECT_EQ(p.head().find("X-Filler-3").size(), 1000u - 14);
+}
+
+TEST(request_parser, a_head_that_cannot_be_stored_throws_bad_alloc_out_of_feed) {
+    parser p(parser::mode::request, limits{.max_head_bytes = 1024 * 1024, .max_headers = 1000});
+    const std::string head = large_head(100 * 1024);
+    fail_over_bytes = 16 * 1024;
+    // Thrown once llhttp has returned (not through its C frames, which would end the process).
+    EXPECT_THROW(p.feed(head), std::bad_alloc);
+    fail_over_bytes = 0;
 }
 
 // ---- strictness: each case ends in an error, no later than the head unless it is in the body

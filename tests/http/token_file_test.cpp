@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <stdexcept>
 #include <string>
 
@@ -65,6 +69,23 @@ TEST_F(token_file, a_missing_or_empty_file_is_refused) {
               "failover.reserved_ip.token_file " + missing + ": No such file or directory");
     const std::string empty = write(" \n", 0600);
     EXPECT_EQ(refusal(empty), "failover.reserved_ip.token_file " + empty + " is empty");
+}
+
+TEST_F(token_file, a_fifo_or_a_device_is_refused_without_waiting_for_a_writer) {
+    const std::string fifo = (dir_ / "fifo").string();
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto why = std::async(std::launch::async, [&] { return refusal(fifo); });
+    if (why.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        // Blocked in open() or read(): a writer lets it go, so that the test can end.
+        const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        ::close(writer);
+        FAIL() << "reading a FIFO blocked";
+    }
+    EXPECT_EQ(why.get(),
+              "failover.reserved_ip.token_file " + fifo + " is a FIFO, not a regular file");
+    EXPECT_EQ(
+        refusal("/dev/zero"),
+        "failover.reserved_ip.token_file /dev/zero is a character device, not a regular file");
 }
 
 } // namespace

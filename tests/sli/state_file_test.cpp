@@ -236,6 +236,46 @@ TEST_F(state_dir, a_bad_line_under_a_valid_checksum_restores_nothing) {
     expect_empty(web, t0 + 1h);
 }
 
+TEST_F(state_dir, values_out_of_range_under_a_valid_checksum_are_set_aside) {
+    const std::string head = "fulcrum-sli-state 1\n";
+    const std::string saved = "saved 1700010000\n";
+    const std::string counter = "counter service/web/availability\n";
+    const struct {
+        std::string body;
+        std::string why;
+    } cases[] = {
+        // Past what the wall clock holds: undefined behaviour on the way in, before this check.
+        {head + "saved 9223372036854775807\n" + counter + "5m 340001280 1 1\n",
+         "has a bad line 2 (saved time out of range): 'saved 9223372036854775807'"},
+        {head + "saved -1\n" + counter, "has a bad line 2 (saved time out of range): 'saved -1'"},
+        {head + saved + counter + "30d 9223372036854775807 1 1\n",
+         "has a bad line 4 (bucket number out of range): '30d 9223372036854775807 1 1'"},
+        {head + saved + counter + "5m -3 1 1\n",
+         "has a bad line 4 (bucket number out of range): '5m -3 1 1'"},
+        // Sums of such buckets would wrap around to small totals.
+        {head + saved + counter + "5m 340001280 1 18446744073709551615\n",
+         "has a bad line 4 (count out of range): '5m 340001280 1 18446744073709551615'"},
+        {head + saved + counter + "5m 340001280 1 1\n5m 340001280 1 1\n",
+         "has a bad line 5 (the bucket appears twice): '5m 340001280 1 1'"},
+    };
+    for (const auto& c : cases) {
+        write_signed(c.body);
+        window_counter web, api;
+        const auto result = load(web, api, t0 + 1h);
+        EXPECT_EQ(result.what, outcome::set_aside) << c.body;
+        EXPECT_NE(result.message.find(" " + c.why + "; set aside as "), std::string::npos)
+            << result.message;
+        expect_empty(web, t0 + 1h);
+    }
+    EXPECT_EQ(set_aside().size(), std::size(cases));
+
+    // The edges themselves load.
+    write_signed(head + "saved 9223372036\n" + counter + "5m 340001280 281474976710656 " +
+                 "281474976710656\n");
+    window_counter web, api;
+    EXPECT_EQ(load(web, api, t0 + 1h).what, outcome::loaded);
+}
+
 TEST_F(state_dir, a_renamed_service_starts_empty_and_the_old_name_is_dropped) {
     save_filled();
     window_counter web, storefront;
