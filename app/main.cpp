@@ -258,7 +258,8 @@ int serve(const config::config& cfg) {
         }
         engine.listen();
         try {
-            admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
+            admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind),
+                                                   cfg.admin.timeouts, *api);
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("admin: cannot listen on " + cfg.admin.bind.to_string() +
                                      ": " + e.code().message());
