@@ -2,6 +2,7 @@
 #include "app/failover_agent.hpp"
 #include "app/health_command.hpp"
 #include "app/reserved_ip_command.hpp"
+#include "app/signals.hpp"
 #include "app/sli_state.hpp"
 #include "base/asio.hpp"
 #include "base/log.hpp"
@@ -154,34 +155,53 @@ void keep_windows(sli::state_file& file, const config::config& cfg, const sli::m
     }
 }
 
-// SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop.
+// Polls until no connection is open, `until` passes, or `stop_now` is set.
+asio::awaitable<void> wait_for_connections(asio::steady_timer& poll, const proxy::engine& engine,
+                                           std::chrono::steady_clock::time_point until,
+                                           const bool& stop_now) {
+    while (!stop_now && engine.open_connections() > 0 && std::chrono::steady_clock::now() < until) {
+        poll.expires_after(std::chrono::milliseconds(20));
+        co_await poll.async_wait(asio::use_awaitable);
+    }
+}
+
+const char* stop_signal_name(int signal) {
+    return signal == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+// SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop. A
+// second one during the drain cuts it short: the operator has decided not to wait. The SLI
+// windows are saved either way, once the control thread has stopped (serve()).
 asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signal_set& signals,
                                           proxy::engine& engine, admin_api& api,
                                           admin_server& admin, health::checker& checker,
                                           failover_agent* failover, config::duration grace) {
     const int signal = co_await signals.async_wait(asio::use_awaitable);
-    base::logf("%s: draining, %zu connections open, grace %lld ms",
-               signal == SIGTERM ? "SIGTERM" : "SIGINT", engine.open_connections(),
-               static_cast<long long>(grace.count()));
+    base::logf("%s: draining, %zu connections open, grace %lld ms (%s again stops at once)",
+               stop_signal_name(signal), engine.open_connections(),
+               static_cast<long long>(grace.count()), stop_signal_name(signal));
     api.set_draining();
     engine.drain();
-    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // Shared with the handler, which may still be queued when this coroutine has ended.
+    auto stop_now = std::make_shared<bool>(false);
+    signals.async_wait([stop_now, &engine](boost::system::error_code ec, int again) {
+        if (!ec) {
+            base::logf("%s during the drain: stopping now, closing %zu connections",
+                       stop_signal_name(again), engine.open_connections());
+            *stop_now = true;
+        }
+    });
     asio::steady_timer poll(control);
-    while (engine.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
-        poll.expires_after(std::chrono::milliseconds(20));
-        co_await poll.async_wait(asio::use_awaitable);
-    }
+    co_await wait_for_connections(poll, engine, std::chrono::steady_clock::now() + grace,
+                                  *stop_now);
     const auto cut = engine.open_connections();
-    if (cut > 0) {
+    if (cut > 0 && !*stop_now) {
         base::logf("grace period over, closing %zu connections", cut);
         // Upgraded connections are ended rather than cut, so that each is metered; a moment
         // for them to close.
         engine.end_tunnels();
-        const auto ended = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        while (engine.open_connections() > 0 && std::chrono::steady_clock::now() < ended) {
-            poll.expires_after(std::chrono::milliseconds(20));
-            co_await poll.async_wait(asio::use_awaitable);
-        }
+        co_await wait_for_connections(
+            poll, engine, std::chrono::steady_clock::now() + std::chrono::seconds(1), *stop_now);
     }
     admin.stop();
     checker.stop();
@@ -198,6 +218,10 @@ int serve(const config::config& cfg) {
     health::server_states states(rt->cfg);
     proxy::engine engine(rt, meter, states, threads);
     asio::io_context control(1);
+    // Caught from here on: SIGTERM during the start drains as soon as serving begins.
+    asio::signal_set stop_signals(control, SIGTERM, SIGINT);
+    asio::signal_set logged_signals(control);
+    add_logged_signals(logged_signals);
     health::checker checker(control, rt->cfg, states);
     sli::service_windows sli_windows(meter, rt->cfg.slo);
     std::unique_ptr<sli_state> state;
@@ -234,7 +258,8 @@ int serve(const config::config& cfg) {
         }
         engine.listen();
         try {
-            admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind), *api);
+            admin = std::make_unique<admin_server>(control, proxy::to_tcp(cfg.admin.bind),
+                                                   cfg.admin.timeouts, *api);
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("admin: cannot listen on " + cfg.admin.bind.to_string() +
                                      ": " + e.code().message());
@@ -243,9 +268,6 @@ int serve(const config::config& cfg) {
         base::log(e.what());
         return 1;
     }
-    // Installed before anything says it listens, so that a SIGTERM sent as soon as the
-    // listening lines appear drains instead of killing the process.
-    asio::signal_set signals(control, SIGTERM, SIGINT);
     for (const auto& l : engine.listeners()) {
         base::logf("frontend %s listening on %s:%u", l.frontend.c_str(),
                    l.address.address().to_string().c_str(), l.address.port());
@@ -265,8 +287,9 @@ int serve(const config::config& cfg) {
     if (failover) {
         failover->start();
     }
+    asio::co_spawn(control, log_signals(logged_signals), asio::detached);
     asio::co_spawn(control,
-                   shut_down_on_signal(control, signals, engine, *api, *admin, checker,
+                   shut_down_on_signal(control, stop_signals, engine, *api, *admin, checker,
                                        failover.get(), cfg.global.shutdown_grace),
                    asio::detached);
     control.run();
@@ -309,8 +332,7 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration is valid\n", opts.config_path.c_str());
         return 0;
     }
-    // A client that hangs up must not kill the process on the next write.
-    std::signal(SIGPIPE, SIG_IGN);
+    ignore_signals();
     try {
         return serve(loaded.value);
     } catch (const std::exception& e) {

@@ -837,8 +837,10 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"bind", "token_file"}, [&](std::string_view key, const at& value) {
-            if (key == "token_file") {
+        walk_map(v, {"bind", "token_file", "timeouts"}, [&](std::string_view key, const at& value) {
+            if (key == "timeouts") {
+                read_timeouts(value, scope::frontend, out.timeouts);
+            } else if (key == "token_file") {
                 if (read_token_file(value, out.token_file) && out.token_file.empty()) {
                     error(value, "must not be empty (leave token_file out to keep the admin API "
                                  "read-only)");

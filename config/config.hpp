@@ -131,6 +131,12 @@ struct admin {
     // Bearer token for the mutating admin API, read from this file (which must not be group
     // or world readable); empty: the mutating API is disabled (403).
     std::string token_file;
+    // Of the admin listener's connections, shorter than a frontend's (docs/operations.md):
+    // http_request bounds a request head, keepalive the wait for the next request, and client
+    // the whole transfer of a request body and of a response. connect, server and tunnel do
+    // not apply.
+    struct timeouts timeouts = {
+        .client = duration(10000), .http_request = duration(5000), .keepalive = duration(10000)};
 };
 
 struct global {

@@ -62,6 +62,9 @@ TEST(config_examples, tutorial_loads_without_errors) {
     EXPECT_EQ(c.backends[0].servers[1].name, "app-2");
     EXPECT_EQ(c.backends[0].servers[1].address, (endpoint{"10.132.20.237", 80}));
     EXPECT_EQ(c.admin.bind, (endpoint{"127.0.0.1", 9100}));
+    EXPECT_EQ(c.admin.timeouts.http_request, 5s);
+    EXPECT_EQ(c.admin.timeouts.keepalive, 10s);
+    EXPECT_EQ(c.admin.timeouts.client, 10s);
     // HAProxy's `check`: TCP connects, inter 2s, fall 3, rise 2.
     for (const server& s : c.backends[0].servers) {
         EXPECT_TRUE(s.check.enabled);
@@ -314,6 +317,27 @@ backends:
     EXPECT_EQ(c.frontends[1].bind, (std::vector<endpoint>{{"::", 443}, {"127.0.0.1", 0}}));
 }
 
+TEST(config_defaults, admin_timeouts_are_its_own_key_by_key) {
+    config c = load_ok(R"(admin: {timeouts: {keepalive: 2s}}
+defaults:
+  timeouts: {http_request: 30s, keepalive: 5m}
+frontends:
+  - {name: a, bind: "*:80", default_backend: app}
+backends:
+  - {name: app, servers: [{name: s, address: 10.0.0.1:80}]}
+)");
+    EXPECT_EQ(c.admin.timeouts.keepalive, 2s);
+    EXPECT_EQ(c.admin.timeouts.http_request, 5s) << "defaults.timeouts is the proxy's";
+    EXPECT_EQ(c.admin.timeouts.client, 10s);
+}
+
+TEST(config_errors, admin_timeouts_are_those_of_a_frontend) {
+    EXPECT_EQ(errors_of(with_defaults("admin: {timeouts: {connect: 1s, keepalive: 0s}}\n")),
+              (strings{"t.yaml:1:20: admin.timeouts.connect: 'connect' applies to backends: set "
+                       "it in a backend's timeouts or in defaults.timeouts",
+                       "t.yaml:1:44: admin.timeouts.keepalive: must be greater than 0, got '0s'"}));
+}
+
 TEST(config_defaults, routes_may_be_empty_and_hosts_may_be_ipv6_literals) {
     config c = load_ok(R"(frontends:
   - {name: a, bind: "*:80", default_backend: app, routes: []}
@@ -379,7 +403,7 @@ backends:
                        "defaults, frontends, backends, slo, failover)"}));
     EXPECT_EQ(errors_of(with_defaults("admin: {port: 9100}\n")),
               (strings{"t.yaml:1:9: admin.port: unknown key 'port' (valid keys: bind, "
-                       "token_file)"}));
+                       "token_file, timeouts)"}));
 }
 
 TEST(config_errors, misspelt_top_level_section_is_both_unknown_and_missing) {

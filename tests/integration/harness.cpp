@@ -351,6 +351,7 @@ std::string config_yaml(const std::vector<server_entry>& servers, const config_o
         options.admin_bind +
         (options.admin_token_file.empty() ? std::string()
                                           : ", token_file: " + options.admin_token_file) +
+        (options.admin_extra.empty() ? std::string() : ", " + options.admin_extra) +
         "}\n"
         "defaults:\n"
         "  timeouts: " +

@@ -183,6 +183,7 @@ struct config_options {
     std::string backend_extra;    // further keys of the backend, indented 4 spaces
     std::string admin_token_file; // admin.token_file, empty for none
     std::string admin_bind = "127.0.0.1:0";
+    std::string admin_extra; // further keys of admin, e.g. "timeouts: {keepalive: 1s}"
     std::string shutdown_grace = "5s";
     std::string global_extra; // further keys of global, e.g. "state_dir: /tmp/x"
     int threads = 2;
