@@ -191,12 +191,26 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     control.stop();
 }
 
+// The connection limits from the descriptor limit, said in one line (and any warning).
+proxy::descriptor_plan plan_connections(const config::config& cfg, std::size_t threads) {
+    auto plan = proxy::plan_descriptors(cfg, threads, proxy::raise_descriptor_limit());
+    base::logf("descriptor limit %llu: maxconn %zu (%s), %zu reserved, %zu idle server "
+               "connections per worker",
+               static_cast<unsigned long long>(plan.limit), plan.maxconn,
+               plan.derived ? "derived" : "global.maxconn", plan.reserve,
+               plan.pool_idle_per_worker);
+    for (const auto& warning : plan.warnings) {
+        base::log("warning: " + warning);
+    }
+    return plan;
+}
+
 int serve(const config::config& cfg) {
     const std::size_t threads = worker_count(cfg);
     auto rt = std::make_shared<const proxy::runtime>(cfg);
     sli::meter meter(rt->cfg, threads);
     health::server_states states(rt->cfg);
-    proxy::engine engine(rt, meter, states, threads);
+    proxy::engine engine(rt, meter, states, threads, plan_connections(rt->cfg, threads));
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
     sli::service_windows sli_windows(meter, rt->cfg.slo);
@@ -211,7 +225,7 @@ int serve(const config::config& cfg) {
             std::make_shared<sli::meter_collectable>(rt->cfg, meter),
             std::make_shared<sli::slo_collectable>(meter, sli_windows,
                                                    [] { return sli::wall_clock::now(); }),
-            checker.metrics()};
+            checker.metrics(), engine.metrics()};
         // Loaded before anything is counted or ticked.
         if (const auto dir = state_dir_of(cfg.global, std::getenv("STATE_DIRECTORY"))) {
             state = std::make_unique<sli_state>(*dir, cfg.global.state_interval);
