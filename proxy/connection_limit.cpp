@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace fulcrum::proxy {
@@ -20,9 +21,11 @@ constexpr std::size_t per_worker = 3;         // its reactor: epoll, eventfd, ti
 // waiting for a slot.
 constexpr std::size_t per_address = 2;
 
-// Two descriptors per connection get four fifths of the budget, idle pooled server
-// connections the last fifth.
-constexpr std::size_t pool_share_divisor = 5;
+// Nineteen twentieths of the budget go to connections, two descriptors each; idle pooled
+// server connections get the last twentieth. A larger pool share would cost maxconn, and an
+// idle connection dropped for want of room only costs the next request a connect.
+constexpr std::uint64_t connection_share = 19;
+constexpr std::uint64_t shares = 20;
 
 bool take(std::atomic<std::size_t>& count, std::size_t max) {
     // Sequentially consistent, as wait_begin() and release() are: see wait_begin().
@@ -53,8 +56,11 @@ descriptor_plan plan_descriptors(const config::config& cfg, std::size_t workers,
     plan.limit = limit;
     plan.reserve = process_fixed + admin_connections + control_calls +
                    workers * (per_worker + per_address * addresses) + checked;
-    const std::uint64_t budget = limit > plan.reserve ? limit - plan.reserve : 0;
-    const auto derived = static_cast<std::size_t>(budget * 2 / pool_share_divisor);
+    // Linux caps descriptors at fs.nr_open (at most 2^30); the cap keeps the product below in
+    // range whatever getrlimit says.
+    const std::uint64_t usable = std::min<std::uint64_t>(limit, std::uint64_t{1} << 31);
+    const std::uint64_t budget = usable > plan.reserve ? usable - plan.reserve : 0;
+    const auto derived = static_cast<std::size_t>(budget * connection_share / (2 * shares));
     if (cfg.global.maxconn == 0 && derived == 0) {
         throw std::runtime_error("the descriptor limit (" + std::to_string(limit) +
                                  ") leaves no room for a connection: fulcrum reserves " +

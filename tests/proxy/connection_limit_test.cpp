@@ -32,20 +32,21 @@ TEST(plan_descriptors, derives_maxconn_from_the_limit_with_two_descriptors_a_con
     const auto plan = plan_descriptors(two_servers(), 2, 256);
     // Reserve: 16 + 16 + 8, two workers at 3 + 2 x 1 address, two checked servers.
     EXPECT_EQ(plan.reserve, 52u);
-    // (256 - 52) x 2 / 5: four fifths of the budget for connections, two descriptors each.
-    EXPECT_EQ(plan.maxconn, 81u);
+    // (256 - 52) x 19 / 40: nineteen twentieths of the budget for connections, two
+    // descriptors each.
+    EXPECT_EQ(plan.maxconn, 96u);
     EXPECT_TRUE(plan.derived);
-    // The last fifth for idle pooled server connections, split over the workers.
-    EXPECT_EQ(plan.pool_idle_per_worker, (204u - 162u) / 2);
+    // The rest for idle pooled server connections, split over the workers.
+    EXPECT_EQ(plan.pool_idle_per_worker, (204u - 192u) / 2);
     ASSERT_EQ(plan.frontend_maxconn.size(), 1u);
-    EXPECT_EQ(plan.frontend_maxconn[0], 81u);
+    EXPECT_EQ(plan.frontend_maxconn[0], 96u);
     EXPECT_TRUE(plan.warnings.empty());
     // Everything adds up to the limit at most.
     EXPECT_LE(plan.reserve + 2 * plan.maxconn + 2 * plan.pool_idle_per_worker, 256u);
 }
 
 TEST(plan_descriptors, refuses_a_limit_that_leaves_no_connection) {
-    EXPECT_THROW(plan_descriptors(two_servers(), 2, 53), std::runtime_error);
+    EXPECT_THROW(plan_descriptors(two_servers(), 2, 54), std::runtime_error);
     EXPECT_EQ(plan_descriptors(two_servers(), 2, 55).maxconn, 1u);
 }
 
@@ -74,9 +75,9 @@ TEST(plan_descriptors, a_frontend_maxconn_is_capped_by_the_global_one) {
     EXPECT_EQ(plan_descriptors(cfg, 2, 256).frontend_maxconn[0], 10u);
     cfg.frontends[0].maxconn = 1000;
     const auto plan = plan_descriptors(cfg, 2, 256);
-    EXPECT_EQ(plan.frontend_maxconn[0], 81u);
+    EXPECT_EQ(plan.frontend_maxconn[0], 96u);
     ASSERT_EQ(plan.warnings.size(), 1u);
-    EXPECT_NE(plan.warnings[0].find("frontend http: maxconn 1000 is above the global 81"),
+    EXPECT_NE(plan.warnings[0].find("frontend http: maxconn 1000 is above the global 96"),
               std::string::npos);
 }
 
