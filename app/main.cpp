@@ -191,9 +191,8 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     control.stop();
 }
 
-// The connection limits from the descriptor limit, said in one line (and any warning).
-proxy::descriptor_plan plan_connections(const config::config& cfg, std::size_t threads) {
-    auto plan = proxy::plan_descriptors(cfg, threads, proxy::raise_descriptor_limit());
+// The connection limits taken from the descriptor limit, in one line (and any warning).
+void log_plan(const proxy::descriptor_plan& plan) {
     base::logf("descriptor limit %llu: maxconn %zu (%s), %zu reserved, %zu idle server "
                "connections per worker",
                static_cast<unsigned long long>(plan.limit), plan.maxconn,
@@ -202,7 +201,6 @@ proxy::descriptor_plan plan_connections(const config::config& cfg, std::size_t t
     for (const auto& warning : plan.warnings) {
         base::log("warning: " + warning);
     }
-    return plan;
 }
 
 int serve(const config::config& cfg) {
@@ -210,7 +208,8 @@ int serve(const config::config& cfg) {
     auto rt = std::make_shared<const proxy::runtime>(cfg);
     sli::meter meter(rt->cfg, threads);
     health::server_states states(rt->cfg);
-    proxy::engine engine(rt, meter, states, threads, plan_connections(rt->cfg, threads));
+    const auto plan = proxy::plan_descriptors(rt->cfg, threads, proxy::raise_descriptor_limit());
+    proxy::engine engine(rt, meter, states, threads, plan);
     asio::io_context control(1);
     health::checker checker(control, rt->cfg, states);
     sli::service_windows sli_windows(meter, rt->cfg.slo);
@@ -268,6 +267,7 @@ int serve(const config::config& cfg) {
     base::logf("admin listening on %s:%u", admin_address.address().to_string().c_str(),
                admin_address.port());
     base::logf("serving with %zu worker threads", threads);
+    log_plan(plan);
 
     engine.start();
     checker.start();

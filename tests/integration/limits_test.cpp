@@ -63,9 +63,10 @@ TEST(limits, at_the_descriptor_limit_clients_wait_in_the_backlog_and_servers_sta
     // 16 + 16 + 8 for the control plane, 2 workers x (3 + 2 x 1 address), 2 checked servers:
     // 52 reserved, and (256 - 52) x 19 / 40.
     const std::size_t maxconn = 96;
-    EXPECT_NE(fulcrum.log().find("descriptor limit 256: maxconn 96 (derived), 52 reserved"),
-              std::string::npos)
-        << fulcrum.log();
+    EXPECT_TRUE(eventually([&] {
+        return fulcrum.log().find("descriptor limit 256: maxconn 96 (derived), 52 reserved") !=
+               std::string::npos;
+    })) << fulcrum.log();
     EXPECT_EQ(sample(scrape_metrics(admin), "fulcrum_maxconn"), maxconn);
 
     std::vector<held_client> clients;
@@ -149,8 +150,9 @@ TEST(limits, a_connect_or_check_failing_for_want_of_descriptors_never_takes_a_se
     options.backend_extra = "    health_check: {interval: 100ms, timeout: 100ms, fall: 1}\n"
                             "    passive: {connect_failures: 1}\n";
     fulcrum_process fulcrum(config_yaml({{"app-1", app.address()}}, options), 128);
-    EXPECT_NE(fulcrum.log().find("warning: global.maxconn 200 needs"), std::string::npos)
-        << fulcrum.log();
+    EXPECT_TRUE(eventually([&] {
+        return fulcrum.log().find("warning: global.maxconn 200 needs") != std::string::npos;
+    })) << fulcrum.log();
 
     // Idle clients until fulcrum cannot accept any more: every descriptor is taken.
     std::vector<std::unique_ptr<raw_client>> clients;
