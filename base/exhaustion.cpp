@@ -12,13 +12,13 @@ namespace fulcrum::base {
 namespace {
 
 constexpr std::size_t kinds = exhaustion_names.size();
-constexpr std::size_t places = 4;
+constexpr std::size_t places = 3;
 
 constexpr std::array<std::string_view, kinds> what_ran_out{
     "the process's descriptor limit (RLIMIT_NOFILE)", "the system's file table (fs.file-max)",
     "memory", "socket buffers", "local ports (net.ipv4.ip_local_port_range)"};
 constexpr std::array<std::string_view, places> place_names{"accept on frontend", "connect to",
-                                                           "health check of", "at"};
+                                                           "health check of"};
 
 std::array<std::atomic<std::uint64_t>, kinds> counts{};
 std::array<std::array<episode, places>, kinds> episodes{};

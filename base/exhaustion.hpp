@@ -29,7 +29,7 @@ inline bool is_own_exhaustion(const boost::system::error_code& ec) {
 }
 
 // What ran out of descriptors etc., for the log line.
-enum class exhausted_at : std::uint8_t { accept, connect, check, other };
+enum class exhausted_at : std::uint8_t { accept, connect, check };
 
 // Counts one exhaustion (fulcrum_resource_exhaustion_total) and logs it once per episode of
 // its kind and place, naming `subject` (a server, a frontend). From any thread.
