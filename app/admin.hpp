@@ -21,7 +21,7 @@ class admin_server {
 public:
     // Enough for a few Prometheus servers, the peer node and operators at once. At the limit a
     // new connection takes the place of the one that has waited longest for its client.
-    static constexpr std::size_t max_connections = 32;
+    static constexpr std::size_t max_connections = config::admin::max_connections;
 
     admin_server(boost::asio::io_context& context, const boost::asio::ip::tcp::endpoint& bind,
                  const config::timeouts& timeouts, const admin_api& api);

@@ -211,12 +211,25 @@ asio::awaitable<void> shut_down_on_signal(asio::io_context& control, asio::signa
     control.stop();
 }
 
+// The connection limits taken from the descriptor limit, in one line (and any warning).
+void log_plan(const proxy::descriptor_plan& plan) {
+    base::logf("descriptor limit %llu: maxconn %zu (%s), %zu reserved, %zu idle server "
+               "connections per worker",
+               static_cast<unsigned long long>(plan.limit), plan.maxconn,
+               plan.derived ? "derived" : "global.maxconn", plan.reserve,
+               plan.pool_idle_per_worker);
+    for (const auto& warning : plan.warnings) {
+        base::log("warning: " + warning);
+    }
+}
+
 int serve(const config::config& cfg) {
     const std::size_t threads = worker_count(cfg);
     auto rt = std::make_shared<const proxy::runtime>(cfg);
     sli::meter meter(rt->cfg, threads);
     health::server_states states(rt->cfg);
-    proxy::engine engine(rt, meter, states, threads);
+    const auto plan = proxy::plan_descriptors(rt->cfg, threads, proxy::raise_descriptor_limit());
+    proxy::engine engine(rt, meter, states, threads, plan);
     asio::io_context control(1);
     // Caught from here on: SIGTERM during the start drains as soon as serving begins.
     asio::signal_set stop_signals(control, SIGTERM, SIGINT);
@@ -235,7 +248,7 @@ int serve(const config::config& cfg) {
             std::make_shared<sli::meter_collectable>(rt->cfg, meter),
             std::make_shared<sli::slo_collectable>(meter, sli_windows,
                                                    [] { return sli::wall_clock::now(); }),
-            checker.metrics()};
+            checker.metrics(), engine.metrics()};
         // Loaded before anything is counted or ticked.
         if (const auto dir = state_dir_of(cfg.global, std::getenv("STATE_DIRECTORY"))) {
             state = std::make_unique<sli_state>(*dir, cfg.global.state_interval);
@@ -276,6 +289,7 @@ int serve(const config::config& cfg) {
     base::logf("admin listening on %s:%u", admin_address.address().to_string().c_str(),
                admin_address.port());
     base::logf("serving with %zu worker threads", threads);
+    log_plan(plan);
 
     engine.start();
     checker.start();

@@ -683,20 +683,24 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        walk_map(v, {"threads", "shutdown_grace", "metering", "state_dir", "state_interval"},
-                 [&](std::string_view key, const at& value) {
-                     if (key == "threads") {
-                         read_threads(value, out.threads);
-                     } else if (key == "metering") {
-                         read_bool(value, out.metering);
-                     } else if (key == "state_dir") {
-                         read_state_dir(value, out.state_dir);
-                     } else if (key == "state_interval") {
-                         read_state_interval(value, out.state_interval);
-                     } else {
-                         read_duration(value, true, out.shutdown_grace);
-                     }
-                 });
+        const std::initializer_list<std::string_view> keys{
+            "threads", "shutdown_grace", "metering", "state_dir", "state_interval", "maxconn"};
+        walk_map(v, keys, [&](std::string_view key, const at& value) {
+            if (key == "threads") {
+                read_threads(value, out.threads);
+            } else if (key == "maxconn") {
+                read_maxconn(value, out.maxconn);
+                global_maxconn_ = out.maxconn;
+            } else if (key == "metering") {
+                read_bool(value, out.metering);
+            } else if (key == "state_dir") {
+                read_state_dir(value, out.state_dir);
+            } else if (key == "state_interval") {
+                read_state_interval(value, out.state_interval);
+            } else {
+                read_duration(value, true, out.shutdown_grace);
+            }
+        });
     }
 
     // Absolute, because a relative path would depend on the directory fulcrum was started
@@ -1534,40 +1538,66 @@ private:
         if (!expect_map(v)) {
             return;
         }
-        auto seen = walk_map(
-            v, {"name", "bind", "default_backend", "forwardfor", "timeouts", "limits", "routes"},
-            [&](std::string_view key, const at& value) {
-                if (key == "name") {
-                    if (read_name(value, out.name)) {
-                        claim_name(value, "frontend", out.name, frontend_names_);
-                    }
-                } else if (key == "bind") {
-                    read_binds(value, out.bind);
-                } else if (key == "default_backend") {
-                    resolve_backend(value, out.default_backend);
-                } else if (key == "forwardfor") {
-                    read_bool(value, out.forwardfor);
-                } else if (key == "timeouts") {
-                    struct timeouts t = defaults_.timeouts;
-                    read_timeouts(value, scope::frontend, t);
-                    out.client_timeout = t.client;
-                    out.http_request_timeout = t.http_request;
-                    out.keepalive_timeout = t.keepalive;
-                } else if (key == "limits") {
-                    read_limits(value, out.limits);
-                } else {
-                    // No routes is valid: everything goes to default_backend.
-                    read_list(
-                        value, "route", out.routes,
-                        [&](const at& item, route& r, std::size_t) {
-                            read_route(item, r, backends);
-                        },
-                        false);
+        const std::initializer_list<std::string_view> keys{
+            "name",     "bind",   "default_backend", "forwardfor",
+            "timeouts", "limits", "routes",          "maxconn"};
+        auto seen = walk_map(v, keys, [&](std::string_view key, const at& value) {
+            if (key == "name") {
+                if (read_name(value, out.name)) {
+                    claim_name(value, "frontend", out.name, frontend_names_);
                 }
-            });
+            } else if (key == "bind") {
+                read_binds(value, out.bind);
+            } else if (key == "default_backend") {
+                resolve_backend(value, out.default_backend);
+            } else if (key == "forwardfor") {
+                read_bool(value, out.forwardfor);
+            } else if (key == "timeouts") {
+                struct timeouts t = defaults_.timeouts;
+                read_timeouts(value, scope::frontend, t);
+                out.client_timeout = t.client;
+                out.http_request_timeout = t.http_request;
+                out.keepalive_timeout = t.keepalive;
+            } else if (key == "limits") {
+                read_limits(value, out.limits);
+            } else if (key == "maxconn") {
+                read_frontend_maxconn(value, out.maxconn);
+            } else {
+                // No routes is valid: everything goes to default_backend.
+                read_list(
+                    value, "route", out.routes,
+                    [&](const at& item, route& r, std::size_t) { read_route(item, r, backends); },
+                    false);
+            }
+        });
         require(v, seen, "name");
         require(v, seen, "bind");
         require(v, seen, "default_backend", "requests that match no route are sent there");
+    }
+
+    // Ten million connections need twenty million descriptors, twenty times Linux's default
+    // ceiling (fs.nr_open): beyond that a number is a typo.
+    bool read_maxconn(const at& v, std::size_t& out) {
+        std::uint64_t value = 0;
+        if (!read_integer(v, 1, 10'000'000, value)) {
+            return false;
+        }
+        out = static_cast<std::size_t>(value);
+        return true;
+    }
+
+    // A frontend's share of the process's connections cannot be larger than the whole.
+    void read_frontend_maxconn(const at& v, std::size_t& out) {
+        std::size_t value = 0;
+        if (!read_maxconn(v, value)) {
+            return;
+        }
+        if (global_maxconn_ != 0 && value > global_maxconn_) {
+            error(v, "must not be above global.maxconn (" + std::to_string(global_maxconn_) +
+                         "), got " + std::to_string(value));
+            return;
+        }
+        out = value;
     }
 
     // A single address is accepted as shorthand for a one-element list.
@@ -1745,6 +1775,7 @@ private:
     std::map<std::string, std::pair<std::size_t, int>, std::less<>> backend_index_; // index, line
     std::vector<std::string> backend_names_; // in file order, for suggestions and listings
     std::map<std::string, int, std::less<>> frontend_names_;
+    std::size_t global_maxconn_ = 0; // read before the frontends, which may not exceed it
     std::map<std::string, std::string, std::less<>> binds_; // address -> where it was first bound
 };
 

@@ -124,9 +124,14 @@ struct frontend {
     duration http_request_timeout{10000};
     duration keepalive_timeout{60000};
     struct limits limits;
+    std::size_t maxconn = 0; // client connections at once; 0: the global maxconn
 };
 
 struct admin {
+    // Connections the admin listener keeps at once (docs/operations.md); the descriptor reserve
+    // behind the default maxconn counts them too.
+    static constexpr std::size_t max_connections = 32;
+
     endpoint bind{"127.0.0.1", 9100};
     // Bearer token for the mutating admin API, read from this file (which must not be group
     // or world readable); empty: the mutating API is disabled (403).
@@ -148,6 +153,9 @@ struct global {
     // $STATE_DIRECTORY when set, else not saved (app/main.cpp decides, docs/sli.md).
     std::string state_dir;
     duration state_interval{60000}; // a kill -9 loses at most this much of the windows
+    // Client connections at once, over all frontends; 0: derived from the descriptor limit
+    // (proxy/connection_limit.hpp, docs/operations.md).
+    std::size_t maxconn = 0;
 };
 
 // What a service promises (docs/sli.md): percentages as written, 99.95 for 99.95 %.

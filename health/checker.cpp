@@ -1,6 +1,7 @@
 #include "health/checker.hpp"
 
 #include "base/asio.hpp"
+#include "base/exhaustion.hpp"
 #include "base/log.hpp"
 #include "health/tracker.hpp"
 #include "http/response_reader.hpp"
@@ -19,6 +20,7 @@
 #include <array>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <utility>
@@ -35,8 +37,9 @@ using wall = std::chrono::system_clock;
 
 namespace {
 
-// What a failed check is counted as, in fulcrum_server_check_failures_total{reason}.
-enum class failure : std::uint8_t { none, connect, timeout, status, body, protocol };
+// What a failed check is counted as, in fulcrum_server_check_failures_total{reason}; `own`
+// (fulcrum ran out of descriptors or memory) is no check at all and counted elsewhere.
+enum class failure : std::uint8_t { none, connect, timeout, status, body, protocol, own };
 constexpr std::array<std::string_view, 5> failure_reasons{"connect", "timeout", "status", "body",
                                                           "protocol"};
 
@@ -165,6 +168,11 @@ struct checker_state {
 
     void record(checked_server& s, const outcome& result) {
         absorb_passive(s);
+        if (result.reason == failure::own) {
+            // Says nothing about the server: no pass, no failure, no duration.
+            s.last_check = result.text;
+            return;
+        }
         const double seconds = std::chrono::duration<double>(result.elapsed).count();
         ++s.checks;
         s.duration_sum += seconds;
@@ -257,6 +265,17 @@ namespace {
 using detail::checked_server;
 using detail::checker_state;
 
+// A check that failed for want of fulcrum's own descriptors or memory has no verdict on the
+// server (docs/operations.md, "Limits and exhaustion").
+std::optional<outcome> own_failure(const error_code& ec, const checked_server& s) {
+    const auto own = base::own_exhaustion(ec);
+    if (!own) {
+        return std::nullopt;
+    }
+    base::note_exhaustion(*own, base::exhausted_at::check, s.label);
+    return outcome{failure::own, "not checked: fulcrum is out of resources (" + ec.message() + ")"};
+}
+
 // Reads the response to an HTTP check up to what decides it: the status, and the body when
 // expect_body is set.
 asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
@@ -267,6 +286,11 @@ asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
     options.truncate_body = true;
     options.want_body = [&](int status) { return s.expected(status) && !expect_body.empty(); };
     const auto r = co_await http::read_response(a.socket, std::move(options));
+    if (r.failure == http::read_failure::io) {
+        if (auto own = own_failure(r.io_error, s)) {
+            co_return std::move(*own);
+        }
+    }
     if (r.failure == http::read_failure::closed_early) {
         co_return outcome{failure::protocol, "connection closed before a complete response"};
     }
@@ -307,13 +331,17 @@ asio::awaitable<outcome> check_once(checked_server& s) {
     outcome result;
     error_code ec;
     co_await a->socket.async_connect(s.target, with(ec));
-    if (ec) {
+    if (auto own = own_failure(ec, s)) {
+        result = std::move(*own);
+    } else if (ec) {
         const bool refused = ec == asio::error::connection_refused;
         result = {failure::connect, refused ? "connect refused" : "connect failed"};
     } else if (s.check.type == config::health_check::kind::http) {
         co_await asio::async_write(a->socket, asio::buffer(s.request), with(ec));
         // Not a conditional expression: GCC 12 destroys a co_await inside one twice.
-        if (ec) {
+        if (auto own = own_failure(ec, s)) {
+            result = std::move(*own);
+        } else if (ec) {
             result = {failure::protocol, "connection failed (" + ec.message() + ")"};
         } else {
             result = co_await read_response(s, *a);

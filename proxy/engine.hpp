@@ -1,10 +1,12 @@
 #pragma once
 
 #include "health/server_states.hpp"
+#include "proxy/connection_limit.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/meter.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <prometheus/collectable.h>
 
 #include <chrono>
 #include <cstddef>
@@ -27,8 +29,9 @@ public:
         boost::asio::ip::tcp::endpoint address; // the bound address (a port 0 bind resolved)
     };
 
+    // `plan`: the connection limits and the pools' share of the descriptors.
     engine(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-           std::size_t threads);
+           std::size_t threads, const descriptor_plan& plan);
     ~engine();
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
@@ -45,10 +48,16 @@ public:
     // Ends every upgraded connection (the shutdown grace is over); each is metered as it ends.
     void end_tunnels();
     // Client connections still open, over all workers.
-    std::size_t open_connections() const;
+    std::size_t open_connections() const { return limit_.open(); }
     void stop();
 
+    // fulcrum_maxconn, fulcrum_frontend_maxconn, fulcrum_frontend_connections,
+    // fulcrum_accept_pauses_total and fulcrum_resource_exhaustion_total (base/exhaustion.hpp,
+    // process-wide). Lives as long as the engine.
+    std::shared_ptr<prometheus::Collectable> metrics() const;
+
 private:
+    connection_limit limit_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<listener> listeners_;
 };

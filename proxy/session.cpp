@@ -5,6 +5,7 @@
 #include "proxy/detail/worker.hpp"
 
 #include "base/asio.hpp"
+#include "base/exhaustion.hpp"
 #include "base/log.hpp"
 #include "health/checker.hpp"
 
@@ -125,7 +126,7 @@ template <typename Stream> asio::awaitable<void> session<Stream>::run() {
     }
     client_deadline_.disarm();
     server_deadline_.disarm();
-    worker_.session_closed(*this);
+    worker_.session_closed(*this, frontend_index_);
 }
 
 // Leaves in `x` the exchange of the last request, if it is kept for a lingering close.
@@ -298,8 +299,14 @@ asio::awaitable<bool> session<Stream>::connect(std::size_t backend, bool allow_p
             upstream_->socket.set_option(tcp::no_delay(true), ec);
             co_return true;
         }
-        base::log("server " + config.name + "/" + config.servers[server].name +
-                  ": connect failed: " +
+        const std::string label = config.name + "/" + config.servers[server].name;
+        if (const auto own = base::own_exhaustion(ec); own && !server_deadline_.expired()) {
+            // fulcrum's own shortage says nothing about the server.
+            base::note_exhaustion(*own, base::exhausted_at::connect, label);
+            close_upstream();
+            continue;
+        }
+        base::log("server " + label + ": connect failed: " +
                   (server_deadline_.expired() ? std::string("timed out") : ec.message()));
         if (states.observe_connect(backend, server, false)) {
             health::log_passive_down(rt.cfg, backend, server,

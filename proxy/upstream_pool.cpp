@@ -18,7 +18,8 @@ bool still_open(boost::asio::ip::tcp::socket& socket) {
 
 } // namespace
 
-upstream_pool::upstream_pool(const config::config& cfg) {
+upstream_pool::upstream_pool(const config::config& cfg, std::size_t max_idle)
+    : max_idle_(max_idle) {
     for (const auto& backend : cfg.backends) {
         per_backend b{backend.pool, {}};
         b.servers.resize(backend.servers.size());
@@ -37,6 +38,7 @@ std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t b
     while (!idle.empty()) {
         idle_connection candidate = std::move(idle.back());
         idle.pop_back();
+        --idle_;
         // A connection back in the pool for less than a second is not probed (a syscall per
         // request): no server's keep-alive timeout is that short, and a request that still
         // meets a closed connection is retried once when it is safe to.
@@ -55,12 +57,13 @@ void upstream_pool::release(std::size_t backend, std::size_t server,
                             boost::asio::ip::tcp::socket socket) {
     auto& b = backends_[backend];
     auto& idle = b.servers[server];
-    if (idle.size() >= b.limits.max_idle_per_server) {
+    if (idle.size() >= b.limits.max_idle_per_server || idle_ >= max_idle_) {
         boost::system::error_code ignored;
         socket.close(ignored);
         return;
     }
     idle.push_back({std::move(socket), clock::now()});
+    ++idle_;
 }
 
 void upstream_pool::expire(clock::time_point now) {
@@ -72,6 +75,7 @@ void upstream_pool::expire(clock::time_point now) {
                 }
                 boost::system::error_code ignored;
                 c.socket.close(ignored);
+                --idle_;
                 return true;
             });
         }

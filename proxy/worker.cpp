@@ -4,6 +4,7 @@
 
 #include "base/asio.hpp"
 #include "base/block_cache.hpp"
+#include "base/exhaustion.hpp"
 #include "base/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -35,17 +36,18 @@ constexpr std::size_t trim_threshold_bytes = 256 * 1024;
 } // namespace
 
 worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-               std::size_t index)
+               connection_limit& limit, std::size_t pool_idle, std::size_t index)
     : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)), states_(states),
-      pool_(runtime_->cfg), free_exchanges_(runtime_->cfg.frontends.size()),
-      metering_(runtime_->cfg.global.metering) {}
+      limit_(limit), pool_(runtime_->cfg, pool_idle),
+      free_exchanges_(runtime_->cfg.frontends.size()), metering_(runtime_->cfg.global.metering) {}
 
 worker::~worker() {
     stop();
 }
 
 tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address) {
-    auto a = std::make_unique<acceptor>(acceptor{frontend, tcp::acceptor(context_)});
+    auto a = std::make_unique<acceptor>(
+        acceptor{frontend, tcp::acceptor(context_), asio::steady_timer(context_)});
     a->socket.open(address.protocol());
     a->socket.set_option(tcp::acceptor::reuse_address(true));
     a->socket.set_option(reuse_port(true));
@@ -69,7 +71,6 @@ void worker::start() {
 }
 
 asio::awaitable<void> worker::accept_loop(acceptor& a) {
-    asio::steady_timer backoff(context_);
     // accept() reports the client's address: no getpeername() per connection.
     tcp::endpoint peer;
     for (;;) {
@@ -79,30 +80,79 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
             co_return;
         }
         if (ec) {
-            // Out of descriptors or memory: say so and give closing connections a moment.
-            base::log("accept on frontend " + runtime_->cfg.frontends[a.frontend].name +
-                      " failed: " + ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(base::with(ec));
+            co_await accept_failed(a, ec);
             continue;
         }
         // A wake-up often finds a burst of connections queued: take them all before waiting
-        // again (the listening socket is non-blocking).
-        spawn_session(a.frontend, std::move(socket), peer);
-        for (int burst = 1; burst < 64; ++burst) {
+        // again (the listening socket is non-blocking). Each needs a slot first; without one,
+        // the connection in hand waits with the acceptor, the others in the backlog.
+        for (int burst = 1;; ++burst) {
+            if (!limit_.try_take(a.frontend) && !co_await wait_for_slot(a)) {
+                co_return;
+            }
+            spawn_session(a.frontend, std::move(socket), peer);
+            if (burst == 64) {
+                break;
+            }
             socket = a.socket.accept(peer, ec);
             if (ec) {
                 break;
             }
-            spawn_session(a.frontend, std::move(socket), peer);
         }
     }
+}
+
+asio::awaitable<bool> worker::wait_for_slot(acceptor& a) {
+    if (limit_.paused(a.frontend)) {
+        const auto& name = runtime_->cfg.frontends[a.frontend].name;
+        base::logf("frontend %s: at its connection limit (%zu open, maxconn %zu, process %zu of "
+                   "%zu): accepting paused, new connections wait in the listen backlog until one "
+                   "closes; counted in fulcrum_accept_pauses_total, logged again after 10s "
+                   "without a pause",
+                   name.c_str(), limit_.open(a.frontend), limit_.maxconn(a.frontend), limit_.open(),
+                   limit_.maxconn());
+    }
+    limit_.wait_begin();
+    bool slot = false;
+    while (!draining_ && a.socket.is_open()) {
+        if (limit_.try_take(a.frontend)) {
+            slot = true;
+            break;
+        }
+        // Woken by wake_acceptors() (a cancel), or by the drain.
+        a.resume.expires_at(asio::steady_timer::time_point::max());
+        error_code ignored;
+        co_await a.resume.async_wait(base::with(ignored));
+    }
+    limit_.wait_end();
+    co_return slot;
+}
+
+// Out of descriptors or memory, which the connection limit should prevent unless maxconn was
+// set above what the descriptor limit allows: give closing connections a moment.
+asio::awaitable<void> worker::accept_failed(acceptor& a, const error_code& ec) {
+    const auto& name = runtime_->cfg.frontends[a.frontend].name;
+    if (const auto own = base::own_exhaustion(ec)) {
+        base::note_exhaustion(*own, base::exhausted_at::accept, name);
+    } else {
+        base::log("accept on frontend " + name + " failed: " + ec.message());
+    }
+    a.resume.expires_after(std::chrono::milliseconds(100));
+    error_code ignored;
+    co_await a.resume.async_wait(base::with(ignored));
+}
+
+void worker::wake_acceptors() {
+    asio::post(context_, [this] {
+        for (auto& a : acceptors_) {
+            a->resume.cancel();
+        }
+    });
 }
 
 void worker::spawn_session(std::size_t frontend, tcp::socket socket, const tcp::endpoint& peer) {
     auto s = std::make_shared<client_session>(*this, std::move(socket), peer, frontend);
     sessions_.push_back(*s);
-    open_connections_.fetch_add(1, std::memory_order_relaxed);
     // The session lives as long as its coroutine: the completion handler holds it.
     auto& session = *s;
     asio::co_spawn(context_, session.run(), asio::consign(asio::detached, std::move(s)));
@@ -159,9 +209,9 @@ void worker::release_exchange(std::size_t frontend, std::unique_ptr<detail::exch
     free_exchanges_[frontend].free.push_back(std::move(x));
 }
 
-void worker::session_closed(detail::session_base& s) {
+void worker::session_closed(detail::session_base& s, std::size_t frontend) {
     s.unlink();
-    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    limit_.release(frontend);
 }
 
 void worker::drain() {
@@ -173,6 +223,7 @@ void worker::begin_drain() {
     for (auto& a : acceptors_) {
         error_code ignored;
         a->socket.close(ignored);
+        a->resume.cancel();
     }
     for (auto& s : sessions_) {
         s.drain();

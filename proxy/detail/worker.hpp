@@ -1,6 +1,7 @@
 #pragma once
 
 #include "health/server_states.hpp"
+#include "proxy/connection_limit.hpp"
 #include "proxy/detail/deadline.hpp"
 #include "proxy/detail/exchange.hpp"
 #include "proxy/detail/session.hpp"
@@ -24,12 +25,14 @@
 namespace fulcrum::proxy {
 
 // One data-plane thread: its io_context, acceptors, sessions, upstream pool, deadlines and
-// meter shard. Everything but start/drain/end_tunnels/stop/open_connections runs on the
+// meter shard. Everything but start/drain/end_tunnels/stop/wake_acceptors runs on the
 // worker's own thread.
 class worker {
 public:
+    // `limit` is shared by all workers; `pool_idle` bounds this worker's idle server
+    // connections (descriptor_plan::pool_idle_per_worker).
     worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-           std::size_t index);
+           connection_limit& limit, std::size_t pool_idle, std::size_t index);
     ~worker();
 
     boost::asio::ip::tcp::endpoint bind(std::size_t frontend,
@@ -39,9 +42,8 @@ public:
     // Ends every upgraded connection, so that each is metered before the worker stops.
     void end_tunnels();
     void stop();
-    std::size_t open_connections() const {
-        return open_connections_.load(std::memory_order_relaxed);
-    }
+    // A slot freed somewhere: acceptors waiting for one try again. From any thread.
+    void wake_acceptors();
 
     // For sessions, on the worker's thread.
     const runtime& rt() const { return *runtime_; }
@@ -82,15 +84,20 @@ public:
     bool draining() const { return draining_; }
     std::unique_ptr<detail::exchange> acquire_exchange(std::size_t frontend);
     void release_exchange(std::size_t frontend, std::unique_ptr<detail::exchange> x);
-    void session_closed(detail::session_base& s);
+    void session_closed(detail::session_base& s, std::size_t frontend);
 
 private:
     struct acceptor {
         std::size_t frontend;
         boost::asio::ip::tcp::acceptor socket;
+        // Waited on while the acceptor is paused at the connection limit; cancelled to wake it.
+        boost::asio::steady_timer resume;
     };
 
     boost::asio::awaitable<void> accept_loop(acceptor& a);
+    // Paused at the connection limit until a slot frees; false when the worker drains.
+    boost::asio::awaitable<bool> wait_for_slot(acceptor& a);
+    boost::asio::awaitable<void> accept_failed(acceptor& a, const boost::system::error_code& ec);
     void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket,
                        const boost::asio::ip::tcp::endpoint& peer);
     boost::asio::awaitable<void> housekeeping();
@@ -101,6 +108,7 @@ private:
     sli::meter& meter_;
     sli::meter::shard& shard_;
     health::server_states& states_;
+    connection_limit& limit_;
     // Only this worker's thread does I/O on its sockets, so the reactor needs no per-socket lock;
     // posts from other threads (drain) stay safe.
     boost::asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -119,7 +127,6 @@ private:
     boost::intrusive::list<detail::session_base, boost::intrusive::constant_time_size<false>>
         sessions_;
     boost::asio::steady_timer housekeeping_timer_{context_};
-    std::atomic<std::size_t> open_connections_{0};
     bool draining_ = false;
     const bool metering_;
     std::thread thread_;

@@ -86,6 +86,7 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_TRUE(c.global.metering);
     EXPECT_EQ(c.global.state_dir, "/var/lib/fulcrum");
     EXPECT_EQ(c.global.state_interval, 30s);
+    EXPECT_EQ(c.global.maxconn, 100000u);
     ASSERT_EQ(c.frontends.size(), 2u);
     const frontend& http = c.frontends[0];
     EXPECT_EQ(http.bind, (std::vector<endpoint>{{"0.0.0.0", 80}, {"::", 80}}));
@@ -111,6 +112,8 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(internal.bind, (std::vector<endpoint>{{"10.132.20.10", 8080}}));
     EXPECT_EQ(internal.default_backend, 1u);
     EXPECT_FALSE(internal.forwardfor);
+    EXPECT_EQ(internal.maxconn, 1000u);
+    EXPECT_EQ(http.maxconn, 0u);
     EXPECT_EQ(internal.client_timeout, 30s);
     EXPECT_EQ(internal.limits.max_head_bytes, 16u * 1024);
     const backend& app = c.backends[0];
@@ -517,6 +520,30 @@ backends:
                   "t.yaml:8:58: backends[0].servers[0].weight: must be between 1 and 256, got 0",
                   "t.yaml:9:58: backends[0].servers[1].weight: must be between 1 and 256, got 257",
               }));
+}
+
+TEST(config_errors, maxconn_is_bounded_and_a_frontend_cannot_exceed_the_global_one) {
+    EXPECT_EQ(errors_of(with_defaults("global: {maxconn: 0}\n")),
+              (strings{"t.yaml:1:19: global.maxconn: must be between 1 and 10000000, got 0"}));
+    EXPECT_EQ(errors_of(with_defaults("global: {maxconn: 10000001}\n")),
+              (strings{"t.yaml:1:19: global.maxconn: must be between 1 and 10000000, got "
+                       "10000001"}));
+    const auto with_frontend_maxconn = [](std::string_view global, std::string_view maxconn) {
+        return std::string(global) + R"(frontends:
+  - name: http
+    bind: [10.17.1.18:80]
+    default_backend: app_pool
+    maxconn: )" +
+               std::string(maxconn) + "\n" + std::string(minimal.substr(minimal.find("backends:")));
+    };
+    EXPECT_EQ(errors_of(with_frontend_maxconn("global: {maxconn: 100}\n", "200")),
+              (strings{"t.yaml:6:14: frontends[0].maxconn: must not be above global.maxconn "
+                       "(100), got 200"}));
+    EXPECT_EQ(
+        load_ok(with_frontend_maxconn("global: {maxconn: 100}\n", "100")).frontends[0].maxconn,
+        100u);
+    // Without global.maxconn, the derived one caps it at start (with a warning).
+    EXPECT_EQ(load_ok(with_frontend_maxconn("", "5000")).frontends[0].maxconn, 5000u);
 }
 
 TEST(config_errors, sizes) {

@@ -1,3 +1,4 @@
+#include "base/exhaustion.hpp"
 #include "eventually.hpp"
 #include "health/checker.hpp"
 #include "responder.hpp"
@@ -11,9 +12,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -244,6 +247,61 @@ TEST(checker_tcp, checks_go_to_the_check_port) {
     rig r(one_server(closed_port(), check));
     ASSERT_TRUE(eventually([&] { return r.last_check_starts_with("passed"); }));
     EXPECT_TRUE(r.states.up(0, 0));
+}
+
+// Lowers this process's descriptor limit to the descriptors open now, so that the next
+// socket() fails with EMFILE; the old limit comes back at the end of the scope.
+class out_of_descriptors {
+public:
+    out_of_descriptors() {
+        ::getrlimit(RLIMIT_NOFILE, &saved_);
+        const int lowest_free = ::dup(0);
+        ::close(lowest_free);
+        rlimit lowered = saved_;
+        lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+        ::setrlimit(RLIMIT_NOFILE, &lowered);
+    }
+    ~out_of_descriptors() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+
+private:
+    rlimit saved_{};
+};
+
+TEST(checker_tcp, a_check_fulcrum_cannot_make_for_want_of_descriptors_never_takes_it_down) {
+    listener l;
+    testing::internal::CaptureStderr();
+    rig r(one_server(l.port(), tcp_check()));
+    ASSERT_TRUE(eventually([&] { return r.last_check_starts_with("passed"); }));
+    const auto emfile = [] {
+        return fulcrum::base::exhaustion_count(fulcrum::base::exhaustion::emfile);
+    };
+    const auto before = emfile();
+    {
+        out_of_descriptors exhausted;
+        // Twice `fall` checks that could not connect.
+        ASSERT_TRUE(eventually(
+            [&] { return emfile() >= before + 2 * r.cfg.backends[0].servers[0].check.fall; }));
+        EXPECT_TRUE(r.last_check_starts_with("not checked: fulcrum is out of resources"))
+            << r.report().last_check;
+        EXPECT_TRUE(r.states.up(0, 0));
+    }
+    ASSERT_TRUE(eventually([&] { return r.last_check_starts_with("passed"); }));
+    EXPECT_TRUE(r.states.up(0, 0));
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(contains(log, "DOWN")) << log;
+    // Once per episode: one line however many checks failed.
+    EXPECT_EQ(std::count_if(log.begin(), log.end(), [](char c) { return c == '\n'; }), 1) << log;
+    EXPECT_TRUE(contains(log, "fulcrum: health check of app_pool/app-1 failed: fulcrum is out of "
+                              "the process's descriptor limit (RLIMIT_NOFILE) (emfile)"))
+        << log;
+    const std::string text = r.metrics();
+    EXPECT_TRUE(contains(
+        text,
+        R"(fulcrum_server_check_failures_total{backend="app_pool",server="app-1",reason="connect"} 0)"))
+        << text;
+    EXPECT_TRUE(contains(
+        text, R"(fulcrum_server_transitions_total{backend="app_pool",server="app-1",to="down"} 0)"))
+        << text;
 }
 
 // ---- HTTP checks

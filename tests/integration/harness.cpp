@@ -304,11 +304,16 @@ std::vector<std::string> nginx_backend::access_log() const {
     return lines;
 }
 
-fulcrum_process::fulcrum_process(const std::string& yaml) {
+fulcrum_process::fulcrum_process(const std::string& yaml,
+                                 std::optional<unsigned> descriptor_limit) {
     write_file(dir_.path() / "fulcrum.yaml", yaml);
-    proc_.emplace(
-        std::vector<std::string>{FULCRUM_BINARY, "-c", (dir_.path() / "fulcrum.yaml").string()},
-        dir_.path() / "fulcrum.log");
+    std::vector<std::string> argv;
+    if (descriptor_limit) {
+        const auto n = std::to_string(*descriptor_limit);
+        argv = {"prlimit", "--nofile=" + n + ":" + n, "--"};
+    }
+    argv.insert(argv.end(), {FULCRUM_BINARY, "-c", (dir_.path() / "fulcrum.yaml").string()});
+    proc_.emplace(argv, dir_.path() / "fulcrum.log");
     const std::regex listening(R"(frontend (\S+) listening on [^ ]+:(\d+))");
     const std::regex admin(R"(admin listening on [^ ]+:(\d+))");
     const bool up = eventually([&] {
@@ -446,6 +451,21 @@ std::string raw_client::receive_until(const std::function<bool(const std::string
 
 std::string raw_client::receive_all(clock::duration timeout) {
     return receive_until([](const std::string&) { return false; }, timeout);
+}
+
+std::string raw_client::receive_available() {
+    std::string received = std::move(pending_);
+    pending_.clear();
+    char buffer[65536];
+    pollfd p{fd_, POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0) {
+        const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            break;
+        }
+        received.append(buffer, static_cast<std::size_t>(n));
+    }
+    return received;
 }
 
 namespace {

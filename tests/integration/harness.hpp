@@ -156,7 +156,10 @@ private:
 // here.
 class fulcrum_process {
 public:
-    explicit fulcrum_process(const std::string& yaml);
+    // `descriptor_limit`: the child's RLIMIT_NOFILE, soft and hard (set by util-linux's
+    // prlimit before fulcrum starts); none: the test's own.
+    explicit fulcrum_process(const std::string& yaml,
+                             std::optional<unsigned> descriptor_limit = std::nullopt);
     ~fulcrum_process();
 
     std::uint16_t port(const std::string& frontend = "http") const;
@@ -207,6 +210,8 @@ public:
                               clock::duration timeout = 10s);
     // Reads until the peer closes the connection.
     std::string receive_all(clock::duration timeout = 10s);
+    // What has arrived so far, without waiting.
+    std::string receive_available();
     // Reads one complete response (Content-Length or chunked framing, or up to close).
     std::string receive_response(clock::duration timeout = 10s);
     bool closed_by_peer(clock::duration timeout = 5s);
