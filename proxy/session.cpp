@@ -355,7 +355,9 @@ session<Stream>::request_failed(const pump_result& sent, exchange& x, std::size_
         }
         co_return client_gone();
     default:
-        observe_gateway_error(backend, server, failure_of(sent.ec));
+        if (!base::is_own_exhaustion(sent.ec)) {
+            observe_gateway_error(backend, server, failure_of(sent.ec));
+        }
         co_return co_await answer(sent.ec == asio::error::timed_out ? 504 : 502, unserved);
     }
 }
@@ -400,10 +402,12 @@ session<Stream>::relay_response(exchange& x, std::size_t backend) {
     // the head, so the SLI sees the failure.
     if (!relayed.ok()) {
         close_upstream();
-        observe_gateway_error(backend, server,
-                              relayed.where == pump_result::fault::message
-                                  ? health::transition_cause::passive_invalid
-                                  : failure_of(relayed.ec));
+        if (!base::is_own_exhaustion(relayed.ec)) {
+            observe_gateway_error(backend, server,
+                                  relayed.where == pump_result::fault::message
+                                      ? health::transition_cause::passive_invalid
+                                      : failure_of(relayed.ec));
+        }
         record(target, relayed.ec == asio::error::timed_out ? 504 : 502);
         co_return outcome::close;
     }
