@@ -774,8 +774,10 @@ private:
                 error(name, "service '" + service + "' is listed twice");
                 continue;
             }
+            // A named reference: clang 14 cannot capture a structured binding.
+            auto& service_slo = it->second;
             walk_map(value, {"objective", "latency"}, [&](std::string_view key, const at& item) {
-                read_objective_key(key, item, it->second);
+                read_objective_key(key, item, service_slo);
             });
         }
     }

@@ -646,6 +646,11 @@ parse_result parser::feed(std::string_view data) {
     if (state_ == state::done) {
         return {parse_event::message_done, 0};
     }
+    // llhttp computes data + len, undefined for a null pointer even with len 0 (UBSan), and an
+    // empty string_view (finish() feeds one) may have a null data().
+    if (data.data() == nullptr) {
+        data = std::string_view("", 0);
+    }
     if (state_ == state::body) {
         return impl_->feed_body(data);
     }

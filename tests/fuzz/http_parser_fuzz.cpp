@@ -1,17 +1,10 @@
-// libFuzzer target for the HTTP parser and the head rewriting; needs clang, so it is not in the
-// default build. From a scratch directory, with R the repository root:
-//   for f in api http llhttp; do
-//     clang -O1 -fsanitize=fuzzer-no-link,address,undefined -DLLHTTP_STRICT_MODE=1
-//       -I/usr/share/include/llhttp -c /usr/share/llhttp/$f.c; done
-//   clang++ -std=c++20 -O1 -fsanitize=fuzzer,address,undefined -I$R -I/usr/share/include/llhttp
-//     $R/tests/fuzz/http_parser_fuzz.cpp $R/http/parser.cpp $R/http/head.cpp
-//     api.o http.o llhttp.o -o http_parser_fuzz
-//   ./http_parser_fuzz -max_len=600 corpus/
+// libFuzzer target for the HTTP parser and the head rewriting (FULCRUM_FUZZ=ON, scripts/fuzz).
 //
 // Input: byte 0 chooses the mode and HEAD expectation, byte 1 the read size; the rest is what
 // the peer sends. It checks that reading the input in pieces gives the same events as reading
 // it whole, that `consumed` stays within what was fed, and that every head the parser accepts
 // is rewritten into a head the parser accepts again.
+#include "check.hpp"
 #include "http/head.hpp"
 #include "http/parser.hpp"
 
@@ -24,6 +17,7 @@
 
 namespace {
 
+using fulcrum::fuzz::check;
 using fulcrum::http::parse_event;
 using fulcrum::http::parser;
 
@@ -34,12 +28,6 @@ struct step {
     int error_status;
     bool operator==(const step&) const = default;
 };
-
-void check(bool condition) {
-    if (!condition) {
-        __builtin_trap();
-    }
-}
 
 void check_rewrite(const parser& p, parser::mode kind) {
     std::string out;
