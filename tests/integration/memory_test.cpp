@@ -46,7 +46,7 @@ int open_and_request(std::uint16_t port, int n, std::vector<std::unique_ptr<raw_
     return ok;
 }
 
-TEST(memory, rss_returns_near_its_idle_baseline_after_a_flood_of_20000_connections) {
+TEST(flood, twenty_thousand_connections_later_rss_is_back_near_its_idle_baseline_memory) {
     raise_descriptor_limit();
     if (::testing::Test::IsSkipped()) {
         return;
