@@ -22,9 +22,10 @@
 
 namespace fulcrum {
 
-// The built-in failover controller at work, on the control thread (docs/failover.md): once per `failover.interval` it judges this node's health, asks the peer's
-// /healthz, and feeds both to failover::controller; the actions it returns (hooks, assigning
-// and checking the reserved IP) run one after another, in order, and report back.
+// The built-in failover controller at work, on the control thread (docs/failover.md): once per
+// `failover.interval` it judges this node's health, asks the peer's /healthz, and feeds both to
+// failover::controller; the actions it returns (hooks, assigning and checking the reserved IP) run
+// one after another, in order, and report back.
 //
 // Metrics: fulcrum_failover_role{role}, fulcrum_failover_transitions_total{from,to},
 // fulcrum_failover_peer_up, fulcrum_failover_hook_runs_total{hook,result} and, with

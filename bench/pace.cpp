@@ -83,8 +83,8 @@ ns_t percentile(const std::vector<ns_t>& sorted, double p) {
         return 0;
     }
     // (the small margin keeps 99.9 % of 1000 at rank 999 despite binary fractions)
-    auto rank = static_cast<std::size_t>(
-        std::ceil(p * static_cast<double>(sorted.size()) / 100.0 - 1e-9));
+    auto rank =
+        static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size()) / 100.0 - 1e-9));
     rank = std::clamp<std::size_t>(rank, 1, sorted.size());
     return sorted[rank - 1];
 }
@@ -129,12 +129,12 @@ enum class conn_state { connecting, idle, busy, closed };
 struct connection {
     int fd = -1;
     conn_state state = conn_state::closed;
-    ns_t due = 0;             // of the request in flight
-    std::string head;         // the response head read so far
+    ns_t due = 0;                // of the request in flight
+    std::string head;            // the response head read so far
     std::int64_t body_left = -1; // body bytes still to read; -1 while in the head
     int status = 0;
     bool close_after = false;
-    std::size_t unsent = 0;   // request bytes not yet written
+    std::size_t unsent = 0; // request bytes not yet written
 };
 
 struct result {
@@ -156,8 +156,8 @@ public:
         : o_(o), addr_(addr), index_(index), start_(start),
           measure_from_(start + static_cast<ns_t>(o.warmup * 1e9)),
           stop_at_(measure_from_ + static_cast<ns_t>(o.duration * 1e9)), conns_(connections) {
-        request_ = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + ":" +
-                   std::to_string(o.port) + "\r\nUser-Agent: fulcrum-bench-pace\r\n\r\n";
+        request_ = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + ":" + std::to_string(o.port) +
+                   "\r\nUser-Agent: fulcrum-bench-pace\r\n\r\n";
         const auto expected = static_cast<std::size_t>(
             static_cast<double>(requests_in(o.duration, o.rate)) / o.threads + 16);
         res_.latency.reserve(expected);
@@ -242,7 +242,6 @@ public:
     ns_t measure_from() const { return measure_from_; }
 
 private:
-
     void error(const std::string& what) {
         ++res_.errors;
         if (res_.first_error.empty()) {
@@ -318,8 +317,8 @@ private:
     void write_some(std::size_t c) {
         auto& k = conns_[c];
         while (k.unsent > 0) {
-            const ssize_t n = ::send(k.fd, request_.data() + (request_.size() - k.unsent),
-                                     k.unsent, MSG_NOSIGNAL);
+            const ssize_t n = ::send(k.fd, request_.data() + (request_.size() - k.unsent), k.unsent,
+                                     MSG_NOSIGNAL);
             if (n > 0) {
                 k.unsent -= static_cast<std::size_t>(n);
             } else if (n < 0 && errno == EAGAIN) {
@@ -398,8 +397,8 @@ private:
                 return;
             }
             if (n <= 0) {
-                reopen(c, n == 0 ? "the server closed a connection" : "read: " +
-                                                                          std::string(std::strerror(errno)));
+                reopen(c, n == 0 ? "the server closed a connection"
+                                 : "read: " + std::string(std::strerror(errno)));
                 return;
             }
             if (k.state != conn_state::busy) {
@@ -428,8 +427,8 @@ private:
                         return;
                     }
                 }
-                const auto take = std::min<std::int64_t>(k.body_left,
-                                                         static_cast<std::int64_t>(data.size()));
+                const auto take =
+                    std::min<std::int64_t>(k.body_left, static_cast<std::int64_t>(data.size()));
                 k.body_left -= take;
                 data.remove_prefix(static_cast<std::size_t>(take));
                 if (k.body_left == 0) {
@@ -455,13 +454,14 @@ private:
         k.body_left = -1;
         while (pos != std::string_view::npos && pos < head.size()) {
             const std::size_t next = head.find("\r\n", pos + 2);
-            const std::string_view line =
-                head.substr(pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
+            const std::string_view line = head.substr(
+                pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
             const auto colon = line.find(':');
             if (colon != std::string_view::npos) {
                 std::string name(line.substr(0, colon));
-                std::transform(name.begin(), name.end(), name.begin(),
-                               [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) {
+                    return static_cast<char>(std::tolower(ch));
+                });
                 std::string_view value = line.substr(colon + 1);
                 while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
                     value.remove_prefix(1);
@@ -470,8 +470,9 @@ private:
                     k.body_left = std::atoll(std::string(value).c_str());
                 } else if (name == "connection") {
                     std::string v(value);
-                    std::transform(v.begin(), v.end(), v.begin(),
-                                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) {
+                        return static_cast<char>(std::tolower(ch));
+                    });
                     if (v.find("close") != std::string::npos) {
                         k.close_after = true;
                     } else if (v.find("keep-alive") != std::string::npos) {
@@ -728,8 +729,8 @@ int main(int argc, char** argv) {
                        static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
     // Over the measured seconds, or longer when the last responses came after them: a
     // system that falls behind shows a lower rate (and its latencies grow).
-    const double took = std::max(
-        o.duration, static_cast<double>(all.last_done - workers[0]->measure_from()) / 1e9);
+    const double took =
+        std::max(o.duration, static_cast<double>(all.last_done - workers[0]->measure_from()) / 1e9);
     std::printf(
         "{\"requested_rate\": %.1f, \"achieved_rate\": %.1f, \"duration_s\": %.3f, "
         "\"warmup_s\": %.3f, \"connections\": %d, \"threads\": %d, \"due\": %lld, "
@@ -737,11 +738,10 @@ int main(int argc, char** argv) {
         "\"non2xx\": %lld, \"max_queue\": %zu, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, "
         "\"p999_ms\": %s, \"max_ms\": %s, \"mean_ms\": %.3f, \"lag_p50_ms\": %s, "
         "\"lag_p99_ms\": %s, \"lag_max_ms\": %s, \"cpu_s\": %.3f, \"first_error\": %s}\n",
-        o.rate, static_cast<double>(n) / took, o.duration, o.warmup, o.connections,
-        o.threads, static_cast<long long>(all.due_measured), n,
-        static_cast<long long>(all.unfinished), static_cast<long long>(all.errors),
-        static_cast<long long>(all.connect_errors), static_cast<long long>(all.non2xx),
-        all.max_queue, ms(percentile(all.latency, 50)).c_str(),
+        o.rate, static_cast<double>(n) / took, o.duration, o.warmup, o.connections, o.threads,
+        static_cast<long long>(all.due_measured), n, static_cast<long long>(all.unfinished),
+        static_cast<long long>(all.errors), static_cast<long long>(all.connect_errors),
+        static_cast<long long>(all.non2xx), all.max_queue, ms(percentile(all.latency, 50)).c_str(),
         ms(percentile(all.latency, 90)).c_str(), ms(percentile(all.latency, 99)).c_str(),
         ms(percentile(all.latency, 99.9)).c_str(), ms(percentile(all.latency, 100)).c_str(),
         n ? sum / static_cast<double>(n) / 1e6 : 0.0, ms(percentile(all.lag, 50)).c_str(),

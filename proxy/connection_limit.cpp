@@ -11,11 +11,11 @@ namespace {
 
 // The reserve, in descriptors: what fulcrum needs besides client connections and their
 // servers. docs/operations.md lists the same terms.
-constexpr std::size_t process_fixed = 16;     // stdio, the control thread's reactor, signals,
-                                              // the admin listener, a state save
-constexpr std::size_t control_calls = 8;      // failover: the peer, the cloud API, the metadata
-                                              // service, TLS trust store, a hook's pipe and pidfd
-constexpr std::size_t per_worker = 3;         // its reactor: epoll, eventfd, timerfd
+constexpr std::size_t process_fixed = 16; // stdio, the control thread's reactor, signals,
+                                          // the admin listener, a state save
+constexpr std::size_t control_calls = 8;  // failover: the peer, the cloud API, the metadata
+                                          // service, TLS trust store, a hook's pipe and pidfd
+constexpr std::size_t per_worker = 3;     // its reactor: epoll, eventfd, timerfd
 // Per worker and frontend address: the listening socket, and one connection accepted but
 // waiting for a slot.
 constexpr std::size_t per_address = 2;
