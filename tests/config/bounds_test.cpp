@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "config/values.hpp"
+#include "config_loading.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,37 +21,7 @@ namespace fulcrum::config {
 namespace {
 
 using namespace std::chrono_literals;
-using strings = std::vector<std::string>;
-
-strings errors_of(std::string_view yaml) {
-    strings out;
-    for (const diagnostic& d : load_string(yaml, "t.yaml").errors) {
-        out.push_back(d.to_string());
-    }
-    return out;
-}
-
-config load_ok(std::string_view yaml) {
-    load_result result = load_string(yaml, "t.yaml");
-    for (const diagnostic& d : result.errors) {
-        ADD_FAILURE() << d.to_string();
-    }
-    return result.value;
-}
-
-constexpr std::string_view minimal = R"(frontends:
-  - name: http
-    bind: [10.17.1.18:80]
-    default_backend: app_pool
-backends:
-  - name: app_pool
-    servers:
-      - {name: app-1, address: 10.132.20.236:80}
-)";
-
-std::string with_defaults(std::string_view defaults) {
-    return std::string(defaults) + std::string(minimal);
-}
+using namespace loading;
 
 // `defaults:\n  limits: {<key>: <value>}`: its value starts at column 13 + the key's length.
 strings limit_errors(const std::string& key, const std::string& value) {
