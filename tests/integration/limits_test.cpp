@@ -60,8 +60,8 @@ TEST(limits, at_the_descriptor_limit_clients_wait_in_the_backlog_and_servers_sta
     fulcrum_process fulcrum(
         config_yaml({{"app-1", app1.address()}, {"app-2", app2.address()}}, options), 256);
     const auto admin = fulcrum.admin_port();
-    // 16 + 16 + 8 for the control plane, 2 workers x (3 + 2 x 1 address), 2 checked servers:
-    // 68 reserved, and (256 - 68) x 19 / 40.
+    // 16 + 32 (admin connections) + 8 for the control plane, 2 workers x (3 + 2 x 1 address), 2
+    // checked servers: 68 reserved, and (256 - 68) x 19 / 40.
     const std::size_t maxconn = 89;
     EXPECT_TRUE(eventually([&] {
         return fulcrum.log().find("descriptor limit 256: maxconn 89 (derived), 68 reserved") !=
