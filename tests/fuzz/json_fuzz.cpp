@@ -26,6 +26,9 @@ std::string write(const json::value& v) {
         if (const auto exact = v.as_int()) {
             return std::to_string(*exact);
         }
+        if (*v.as_double() == 0) {
+            return "0"; // negative zero too: "-0" would read back as the integer 0
+        }
         char out[32];
         const auto end = std::to_chars(out, out + sizeof out, *v.as_double()).ptr;
         return std::string(out, end);
