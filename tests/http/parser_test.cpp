@@ -1,6 +1,8 @@
 #include "http/head.hpp"
 #include "http/parser.hpp"
 
+#include "counting_new.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,33 +14,7 @@
 #include <utility>
 #include <vector>
 
-// Counts heap allocations so that a test can check that a warmed-up parser allocates nothing,
-// and how much a parser takes; fails those past a size when a test asks, as when memory runs
-// out.
-namespace {
-std::atomic<std::size_t> allocations{0};
-std::atomic<std::size_t> allocated_bytes{0};
-std::atomic<std::size_t> fail_over_bytes{0}; // 0: none fails
-} // namespace
-
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    allocated_bytes.fetch_add(size, std::memory_order_relaxed);
-    const auto limit = fail_over_bytes.load(std::memory_order_relaxed);
-    if (limit != 0 && size > limit) {
-        throw std::bad_alloc();
-    }
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
+using namespace fulcrum::testing::counting_new;
 
 namespace {
 

@@ -9,6 +9,8 @@
 
 #include "eventually.hpp"
 
+#include "counting_new.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -22,26 +24,7 @@
 #include <new>
 #include <string>
 
-namespace {
-std::atomic<std::size_t> fail_over_bytes{0}; // 0: none fails
-} // namespace
-
-void* operator new(std::size_t size) {
-    const auto limit = fail_over_bytes.load(std::memory_order_relaxed);
-    if (limit != 0 && size > limit) {
-        throw std::bad_alloc();
-    }
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
+using namespace fulcrum::testing::counting_new;
 
 namespace {
 
