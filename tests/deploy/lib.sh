@@ -43,8 +43,9 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_nginx NAME [NETNS]: an app server on 127.0.0.1 that answers "NAME" and, on /slow,
-# after 30 s. Sets nginx_port and nginx_pid; stopped when the test ends.
+# start_nginx NAME [NETNS]: an app server on 127.0.0.1 that answers "NAME", on /slow after
+# 30 s, and 503 on any path ending in /fail. Sets nginx_port and nginx_pid; stopped when the
+# test ends.
 start_nginx() {
     local name=$1 netns=${2:-} dir=$work/nginx-$1
     local exec=()
@@ -70,6 +71,7 @@ http {
         listen 127.0.0.1:$nginx_port;
         location / { return 200 "$name\n"; }
         location = /slow { echo_sleep 30; echo "$name slow"; }
+        location ~ /fail\$ { return 503 "$name failing\n"; }
     }
 }
 EOF
