@@ -120,7 +120,8 @@ def main():
                 sys.exit(f"FAIL: panel '{panel['title']}': a variable left in {expr}")
             wanted = latency_services if "latency" in target["expr"] else services
             queries.append((f"panel '{panel['title']}' {target['refId']}", expr, wanted))
-    deadline = time.monotonic() + float(seconds)
+    started = time.monotonic()
+    deadline = started + float(seconds)
     while True:
         problems = check_variables(base, dashboard, values, services)
         for name, expr, wanted in queries:
@@ -128,7 +129,8 @@ def main():
             if why:
                 problems[name] = f"{why}\n    {expr}"
         if not problems:
-            print(f"ok: {len(queries)} queries of {path} return data for {sorted(services)}")
+            print(f"ok: {len(queries)} queries of {path} return data for {sorted(services)} "
+                  f"(after {time.monotonic() - started:.1f} s)")
             return
         if time.monotonic() > deadline:
             for name, why in problems.items():
