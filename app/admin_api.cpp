@@ -91,7 +91,13 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
                ": {\"requests\": " + std::to_string(w.c.total) + ", " + json::quote(bad_name) +
                ": " + std::to_string(w.c.total - w.c.good) +
                ", \"ratio\": " + number_or_null(w.ratio) +
-               ", \"burn_rate\": " + number_or_null(w.burn) + "}";
+               ", \"burn_rate\": " + number_or_null(w.burn) +
+               ", \"coverage_seconds\": " + std::to_string(r.coverage[i].count()) + "}";
+    }
+    out += "},\n    \"error_budget_exhaustion_seconds\": {";
+    for (std::size_t i = 0; i < sli::exhaustion_windows.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + json::quote(sli::name(sli::exhaustion_windows[i])) + ": " +
+               number_or_null(r.exhaustion_seconds[i]);
     }
     out += "},\n    \"alerts\": [";
     for (std::size_t i = 0; i < sli::alert_rules.size(); ++i) {

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
+#include "monitoring/rules.hpp"
 #include "proxy/engine.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/exposition.hpp"
@@ -41,6 +42,7 @@ using namespace fulcrum;
 constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
        fulcrum health -c FILE [--timeout DURATION]
        fulcrum reserved-ip status|assign -c FILE
+       fulcrum rules -c FILE [--job NAME] [--runbook-base URL]
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
@@ -57,12 +59,18 @@ fulcrum reserved-ip asks the DigitalOcean API (failover.reserved_ip in FILE) who
 holds the reserved IP (status: exit 0 this droplet, 1 another or none), or assigns
 it to this droplet (assign: exit 0 once it is here); 2 usage or configuration
 error, 3 the API failed, 4 the API refused the token.
+
+fulcrum rules prints the Prometheus recording and alerting rules for FILE's
+services and objectives (deploy/prometheus/README.md): --job is the scrape job
+of the fulcrum instances (default fulcrum), --runbook-base where docs/runbooks.md
+is published (each alert links to its section).
 )";
 
 struct options {
-    std::string command; // empty: serve (or --check); "health", "reserved-ip"
+    std::string command; // empty: serve (or --check); "health", "reserved-ip", "rules"
     std::string action;  // reserved-ip: "status" or "assign"
     std::string config_path;
+    monitoring::rules_options rules;
     bool check = false;
     config::duration timeout{2000};
 };
@@ -77,7 +85,8 @@ int usage_error(const std::string& what) {
 // Returns the exit code to leave with, or -1 to go on.
 int parse_arguments(int argc, char** argv, options& out) {
     int i = 1;
-    if (argc > 1 && std::string_view(argv[1]) == "health") {
+    if (argc > 1 &&
+        (std::string_view(argv[1]) == "health" || std::string_view(argv[1]) == "rules")) {
         out.command = argv[i++];
     } else if (argc > 1 && std::string_view(argv[1]) == "reserved-ip") {
         out.command = argv[i++];
@@ -101,6 +110,10 @@ int parse_arguments(int argc, char** argv, options& out) {
             out.check = true;
         } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             out.config_path = argv[++i];
+        } else if (arg == "--job" && out.command == "rules" && i + 1 < argc) {
+            out.rules.job = argv[++i];
+        } else if (arg == "--runbook-base" && out.command == "rules" && i + 1 < argc) {
+            out.rules.runbook_base = argv[++i];
         } else if (arg == "--timeout" && out.command == "health" && i + 1 < argc) {
             if (!config::parse_duration(argv[++i], out.timeout) || out.timeout.count() <= 0) {
                 base::logf("--timeout '%s': expected a duration above 0 such as 2s", argv[i]);
@@ -336,6 +349,11 @@ int main(int argc, char** argv) {
     }
     if (opts.command == "reserved-ip") {
         return run_reserved_ip_command(opts.action, loaded.value);
+    }
+    if (opts.command == "rules") {
+        opts.rules.source = opts.config_path;
+        std::fputs(monitoring::prometheus_rules(loaded.value, opts.rules).c_str(), stdout);
+        return 0;
     }
     if (opts.command == "health") {
         const auto verdict = check_node_health(loaded.value, opts.timeout);

@@ -73,6 +73,14 @@ TEST(sli, a_planned_mix_gives_exact_counters_and_every_direct_sli_gauge) {
     EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"500\"}"], 3);
     EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"503\"}"], 7);
     EXPECT_EQ(m["fulcrum_http_requests_aborted_total{" + s + "}"], 0);
+    // The failures as one counter, and the codes fulcrum answers itself present at 0, so that
+    // rate() sees the first of them.
+    EXPECT_EQ(m["fulcrum_http_requests_errors_total{" + s + "}"], 10);
+    for (const auto* code : {"400", "408", "413", "414", "431", "502", "504"}) {
+        const auto it = m.find("fulcrum_http_requests_total{" + s + ",code=\"" + code + "\"}");
+        ASSERT_NE(it, m.end()) << code;
+        EXPECT_EQ(it->second, 0) << code;
+    }
     EXPECT_EQ(m["fulcrum_http_request_duration_seconds_count{" + s + "}"], 1000);
     EXPECT_EQ(m["fulcrum_http_request_duration_seconds_bucket{" + s + ",le=\"0.25\"}"], 998);
     EXPECT_EQ(m["fulcrum_http_request_duration_seconds_bucket{" + s + ",le=\"+Inf\"}"], 1000);
@@ -92,6 +100,19 @@ TEST(sli, a_planned_mix_gives_exact_counters_and_every_direct_sli_gauge) {
         EXPECT_EQ(m["fulcrum_sli_window_slow_requests" + l], 2) << w;
         EXPECT_EQ(m["fulcrum_sli_latency_ratio" + l], 0.998) << w;
         EXPECT_DOUBLE_EQ(m["fulcrum_slo_latency_burn_rate" + l], 0.2) << w;
+    }
+    // The windows have seen as much as fulcrum has run, the same in each that is longer.
+    const auto covered = m["fulcrum_sli_window_coverage_seconds{" + s + ",window=\"5m\"}"];
+    EXPECT_GE(covered, 0);
+    EXPECT_LE(covered, 300);
+    EXPECT_EQ(m["fulcrum_sli_window_coverage_seconds{" + s + ",window=\"30d\"}"], covered);
+    // The budget is spent already; the latency budget, 80 % left at 0.2x, lasts 4 months.
+    for (const auto* w : {"1h", "6h"}) {
+        const std::string l = "{" + s + ",window=\"" + w + "\"}";
+        EXPECT_EQ(m["fulcrum_slo_error_budget_exhaustion_seconds" + l], 0) << w;
+        EXPECT_DOUBLE_EQ(m["fulcrum_slo_latency_error_budget_exhaustion_seconds" + l],
+                         0.8 * 30 * 86400 / 0.2)
+            << w;
     }
     EXPECT_EQ(m["fulcrum_slo_objective_ratio{" + s + "}"], 0.995);
     EXPECT_EQ(m["fulcrum_slo_error_budget_remaining_ratio{" + s + "}"], -1);
@@ -127,13 +148,15 @@ TEST(sli, a_planned_mix_gives_exact_counters_and_every_direct_sli_gauge) {
     const auto sli = get(lb.admin_port(), "/sli");
     EXPECT_EQ(sli.status, 200);
     EXPECT_NE(sli.head.find("application/json"), std::string::npos);
-    for (const auto* part :
-         {R"("service": "app_pool")",
-          R"("5m": {"requests": 1000, "errors": 10, "ratio": 0.99, "burn_rate": 2})",
-          R"("30d": {"requests": 1000, "slow": 2, "ratio": 0.998, "burn_rate": 0.2)",
-          R"("objective": 0.995, "error_budget_remaining": -1, "budget_zone": "red")",
-          R"("threshold_seconds": 0.25, "objective": 0.99, "error_budget_remaining": 0.8)",
-          R"("long_window": "3d", "short_window": "6h", "burn_rate": 1, "firing": true)"}) {
+    for (
+        const auto* part :
+        {R"("service": "app_pool")",
+         R"("5m": {"requests": 1000, "errors": 10, "ratio": 0.99, "burn_rate": 2, "coverage_seconds": )",
+         R"("error_budget_exhaustion_seconds": {"1h": 0, "6h": 0})",
+         R"("30d": {"requests": 1000, "slow": 2, "ratio": 0.998, "burn_rate": 0.2)",
+         R"("objective": 0.995, "error_budget_remaining": -1, "budget_zone": "red")",
+         R"("threshold_seconds": 0.25, "objective": 0.99, "error_budget_remaining": 0.8)",
+         R"("long_window": "3d", "short_window": "6h", "burn_rate": 1, "firing": true)"}) {
         EXPECT_NE(sli.body.find(part), std::string::npos) << part << "\n" << sli.body;
     }
 }
@@ -172,7 +195,7 @@ TEST(sli, a_response_the_server_cuts_short_counts_as_a_502_failure) {
     })) << get(lb.admin_port(), "/metrics").body;
     auto m = samples(get(lb.admin_port(), "/metrics").body);
     EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"502\"}"], 1);
-    EXPECT_EQ(m.count("fulcrum_http_requests_total{" + s + ",code=\"200\"}"), 0u);
+    EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"200\"}"], 0);
 }
 
 // The value of a Prometheus instant query with one result, if there is one yet.
