@@ -72,13 +72,13 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prome
 prometheus_pid=$!
 on_exit "kill $prometheus_pid 2>/dev/null; wait $prometheus_pid 2>/dev/null"
 
-# Both services, one request in 20 a 503 from the server, a few hundred a second: enough for
-# every rate() window and for a budget burning, as on a bad day.
+# Both services, one request in 20 a 503 from the server and, for api, one in 20 slower than
+# its latency threshold: both budgets burn, as on a bad day.
 python3 - "$port" <<'EOF' >"$work/traffic.log" 2>&1 &
 import http.client, itertools, sys, time
 connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
 for i in itertools.count():
-    path = ("/api/" if i % 2 else "/") + ("fail" if i % 40 < 2 else "x")
+    path = ("/api/" if i % 2 else "/") + {0: "fail", 1: "fail", 3: "pause"}.get(i % 40, "x")
     connection.request("GET", path)
     connection.getresponse().read()
     time.sleep(0.002)

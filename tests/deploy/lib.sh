@@ -44,8 +44,8 @@ free_port() {
 }
 
 # start_nginx NAME [NETNS]: an app server on 127.0.0.1 that answers "NAME", on /slow after
-# 30 s, and 503 on any path ending in /fail. Sets nginx_port and nginx_pid; stopped when the
-# test ends.
+# 30 s, on any path ending in /pause after 0.2 s, and 503 on any path ending in /fail. Sets
+# nginx_port and nginx_pid; stopped when the test ends.
 start_nginx() {
     local name=$1 netns=${2:-} dir=$work/nginx-$1
     local exec=()
@@ -72,6 +72,7 @@ http {
         location / { return 200 "$name\n"; }
         location = /slow { echo_sleep 30; echo "$name slow"; }
         location ~ /fail\$ { return 503 "$name failing\n"; }
+        location ~ /pause\$ { echo_sleep 0.2; echo "$name paused"; }
     }
 }
 EOF
