@@ -61,7 +61,7 @@ def check_query(base, expr, services):
         return "NaN only"
     seen = {r["metric"]["service"] for r in result if "service" in r["metric"]}
     if seen and not services <= seen:
-        return f"no series for {', '.join(sorted(services - seen))} (got {', '.join(sorted(seen))})"
+        return f"no series for {sorted(services - seen)} (got {sorted(seen)})"
     return None
 
 

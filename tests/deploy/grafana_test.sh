@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # deploy/grafana/fulcrum.json against Debian's real Prometheus (Grafana itself is not packaged
 # for Debian): a real fulcrum with two services at different objectives (99.9, and 99 with a
-# latency SLI) and the built-in failover controller, in front of two nginx servers that answer
-# 503 on /fail; Prometheus scrapes it every second with the rules of `fulcrum rules` for that
-# configuration. With traffic flowing (5 % of it 503), every query of every panel, and the
-# template variables' label_values(), must return data for both services
-# (dashboard_queries.py says how the Grafana variables are replaced).
+# latency SLI) and the built-in failover controller, in front of two nginx servers; Prometheus
+# scrapes it every second with the rules of `fulcrum rules` for that configuration. With
+# traffic flowing (5 % of it 503, and 5 % of api's slower than its latency threshold), every
+# query of every panel, and the template variables' label_values(), must return data for both
+# services (dashboard_queries.py says how the Grafana variables are replaced).
 # Usage: grafana_test.sh FULCRUM_BINARY SOURCE_DIR
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -21,7 +21,8 @@ admin_port=$(free_port)
 # exports fulcrum_failover_role from its start.
 peer_port=$(free_port)
 config=$work/fulcrum.yaml
-servers="[{name: app-1, address: 127.0.0.1:$app1_port}, {name: app-2, address: 127.0.0.1:$app2_port}]"
+servers="[{name: app-1, address: 127.0.0.1:$app1_port},
+           {name: app-2, address: 127.0.0.1:$app2_port}]"
 cat >"$config" <<EOF
 global: {threads: 1, shutdown_grace: 1s}
 admin: {bind: 127.0.0.1:$admin_port}
@@ -53,11 +54,12 @@ promtool check rules "$work/rules.yml" >/dev/null || fail "promtool rejects the 
 "$fulcrum" -c "$config" </dev/null >"$work/fulcrum.log" 2>&1 &
 fulcrum_pid=$!
 on_exit "kill $fulcrum_pid 2>/dev/null; wait $fulcrum_pid 2>/dev/null"
-frontend_port() {
-    port=$(sed -n 's/.*frontend http listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/fulcrum.log")
-    [[ -n $port ]]
+listening() {
+    frontend_port=$(sed -n 's/.*frontend http listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+        "$work/fulcrum.log")
+    [[ -n $frontend_port ]]
 }
-eventually 10 frontend_port || fail "fulcrum did not start: $(cat "$work/fulcrum.log")"
+eventually 10 listening || fail "fulcrum did not start: $(cat "$work/fulcrum.log")"
 
 prometheus_port=$(free_port)
 cat >"$work/prometheus.yml" <<EOF
@@ -74,7 +76,7 @@ on_exit "kill $prometheus_pid 2>/dev/null; wait $prometheus_pid 2>/dev/null"
 
 # Both services, one request in 20 a 503 from the server and, for api, one in 20 slower than
 # its latency threshold: both budgets burn, as on a bad day.
-python3 - "$port" <<'EOF' >"$work/traffic.log" 2>&1 &
+python3 - "$frontend_port" <<'EOF' >"$work/traffic.log" 2>&1 &
 import http.client, itertools, sys, time
 connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
 for i in itertools.count():
