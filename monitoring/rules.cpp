@@ -1,5 +1,7 @@
 #include "monitoring/rules.hpp"
 
+#include "base/number_text.hpp"
+
 #include "sli/meter.hpp"
 #include "sli/slo.hpp"
 #include "sli/windows.hpp"
@@ -41,12 +43,7 @@ constexpr std::array<sli::window, 7> rate_windows{
 constexpr std::array<sli::window, 5> data_plane_windows{
     sli::window::m5, sli::window::m30, sli::window::h1, sli::window::h6, sli::window::d1};
 
-// Shortest text that reads back as the same double: 0.001, 14.4, 0.3.
-std::string number(double value) {
-    char out[32];
-    const auto end = std::to_chars(out, out + sizeof out, value).ptr;
-    return std::string(out, end);
-}
+using base::shortest_text;
 
 // How prometheus-cpp writes a histogram bucket's bound in `le` (max_digits10 - 1 significant
 // digits), which a selector must match character for character.
@@ -122,12 +119,14 @@ group rule_writer::objectives() const {
         const auto& o = cfg_.slo.of(service);
         g.rules.push_back(recording(
             service_rule("error_budget", "constant"),
-            "vector(" + number(sli::objective::from_percent(o.availability_percent).budget()) + ")",
+            "vector(" +
+                shortest_text(sli::objective::from_percent(o.availability_percent).budget()) + ")",
             {{"service", service}}));
         if (o.latency) {
             g.rules.push_back(recording(
                 service_rule("latency_error_budget", "constant"),
-                "vector(" + number(sli::objective::from_percent(o.latency->percent).budget()) + ")",
+                "vector(" +
+                    shortest_text(sli::objective::from_percent(o.latency->percent).budget()) + ")",
                 {{"service", service}}));
         }
     }
@@ -269,7 +268,7 @@ group rule_writer::slo_alerts() const {
         for (std::size_t i = 0; i < sli::alert_rules.size(); ++i) {
             const auto& r = sli::alert_rules[i];
             const std::string name = std::string(kind.prefix) + std::string(burn_alert_speeds[i]);
-            const std::string factor = number(r.burn);
+            const std::string factor = shortest_text(r.burn);
             const std::string long_w(sli::name(r.long_window));
             const std::string short_w(sli::name(r.short_window));
             // The share of the 30-day budget the long window spends at this burn rate.
@@ -290,7 +289,7 @@ group rule_writer::slo_alerts() const {
                  {{"summary",
                    "Service {{ $labels.service }} spends its " + std::string(kind.spending) +
                        " at more than " + factor + "x over " + long_w + " and " + short_w + " (" +
-                       number(share * 100) + " % of the 30-day budget in " + long_w + ")"},
+                       shortest_text(share * 100) + " % of the 30-day budget in " + long_w + ")"},
                   {"description", "Burn rate over " + long_w +
                                       ": {{ $value | humanize }}. fulcrum's own view: GET /sli "
                                       "on each instance's admin listener."},

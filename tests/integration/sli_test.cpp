@@ -1,17 +1,14 @@
 // The SLI through the real binary: exact counts for a planned mix of answers, valid Prometheus
-// exposition, and a real Prometheus server agreeing with fulcrum's own 5m availability.
+// exposition (the real Prometheus with the fleet rules: fleet_rules_test.cpp).
 
 #include "harness.hpp"
 #include "responder.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <sstream>
-#include <thread>
 
 namespace fulcrum::testing {
 namespace {
@@ -196,70 +193,6 @@ TEST(sli, a_response_the_server_cuts_short_counts_as_a_502_failure) {
     auto m = samples(get(lb.admin_port(), "/metrics").body);
     EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"502\"}"], 1);
     EXPECT_EQ(m["fulcrum_http_requests_total{" + s + ",code=\"200\"}"], 0);
-}
-
-// The value of a Prometheus instant query with one result, if there is one yet.
-std::optional<double> query(std::uint16_t port, const std::string& expr) {
-    const auto body = run("curl -s --max-time 5 --get http://127.0.0.1:" + std::to_string(port) +
-                          "/api/v1/query --data-urlencode 'query=" + expr + "'");
-    static const std::regex one_value(
-        R"re("result":\[\{"metric":\{[^}]*\},"value":\[[0-9.]+,"([^"]+)"\]\}\])re");
-    std::smatch match;
-    if (!std::regex_search(body, match, one_value)) {
-        return std::nullopt;
-    }
-    return std::strtod(match[1].str().c_str(), nullptr);
-}
-
-TEST(sli, a_real_prometheus_with_the_shipped_rules_agrees_with_the_direct_5m_availability) {
-    nginx_backend app("app-1");
-    fulcrum_process lb(config_yaml({{"app-1", app.address()}}));
-    // A steady mix: one 503 in every 50 responses, one 404 in every 25.
-    std::atomic<bool> stop{false};
-    std::thread load([&] {
-        raw_client client(lb.port());
-        for (int i = 0; !stop; ++i) {
-            const char* path = i % 50 == 0 ? "/status/503" : i % 25 == 0 ? "/status/404" : "/";
-            client.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: app\r\n\r\n");
-            client.receive_response();
-        }
-    });
-    temp_dir dir;
-    const auto port = unused_port();
-    write_file(dir.path() / "prometheus.yml",
-               "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-               "rule_files: ['" FULCRUM_SOURCE_DIR "/deploy/prometheus/fulcrum.rules.yml']\n"
-               "scrape_configs:\n"
-               "  - job_name: fulcrum\n"
-               "    static_configs: [{targets: ['127.0.0.1:" +
-                   std::to_string(lb.admin_port()) + "']}]\n");
-    process prometheus({"prometheus", "--config.file=" + (dir.path() / "prometheus.yml").string(),
-                        "--storage.tsdb.path=" + (dir.path() / "data").string(),
-                        "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                       dir.path() / "prometheus.log");
-    // Ten scrapes of traffic are enough for rate() over them to carry the mix.
-    const bool enough = eventually(
-        [&] {
-            const auto n =
-                query(port, "count_over_time(fulcrum_http_requests_total{code=\"200\"}[5m])");
-            return n && *n >= 10;
-        },
-        60s);
-    std::optional<double> from_rules;
-    std::optional<double> direct;
-    if (enough) {
-        from_rules = query(port, "sli:global:control_plane_services:availability:rate5m");
-        direct = query(port, "fulcrum_sli_availability_ratio{window=\"5m\"}");
-    }
-    stop = true;
-    load.join();
-    ASSERT_TRUE(enough) << prometheus.log();
-    ASSERT_TRUE(from_rules && direct) << prometheus.log();
-    std::printf("availability over 5m: Prometheus rules %.5f %%, fulcrum %.5f %%, difference "
-                "%.4f percentage points\n",
-                *from_rules * 100, *direct * 100, (*from_rules - *direct) * 100);
-    EXPECT_NEAR(*from_rules, *direct, 0.001);
-    EXPECT_NEAR(*direct, 0.98, 0.001);
 }
 
 } // namespace
