@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
+#include "monitoring/slo_export.hpp"
 #include "proxy/engine.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/exposition.hpp"
@@ -23,12 +24,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +44,7 @@ using namespace fulcrum;
 constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
        fulcrum health -c FILE [--timeout DURATION]
        fulcrum reserved-ip status|assign -c FILE
+       fulcrum slo export -c FILE --format openslo|sloth
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
@@ -57,14 +61,20 @@ fulcrum reserved-ip asks the DigitalOcean API (failover.reserved_ip in FILE) who
 holds the reserved IP (status: exit 0 this droplet, 1 another or none), or assigns
 it to this droplet (assign: exit 0 once it is here); 2 usage or configuration
 error, 3 the API failed, 4 the API refused the token.
+
+fulcrum slo export writes the services' SLOs from FILE to stdout, for other SLO
+tools: OpenSLO v1 documents or Sloth prometheus/v1 specs (docs/sli.md); exit 1
+when a service name does not fit the format's names, 2 usage or configuration
+error.
 )";
 
 struct options {
-    std::string command; // empty: serve (or --check); "health", "reserved-ip"
-    std::string action;  // reserved-ip: "status" or "assign"
+    std::string command; // empty: serve (or --check); "health", "reserved-ip", "slo"
+    std::string action;  // reserved-ip: "status" or "assign"; slo: "export"
     std::string config_path;
     bool check = false;
     config::duration timeout{2000};
+    std::optional<monitoring::slo_format> format; // slo export
 };
 
 // A bad command line: what is wrong, then how to use fulcrum.
@@ -84,6 +94,12 @@ int parse_arguments(int argc, char** argv, options& out) {
         if (i == argc ||
             (std::string_view(argv[i]) != "status" && std::string_view(argv[i]) != "assign")) {
             return usage_error("reserved-ip needs status or assign");
+        }
+        out.action = argv[i++];
+    } else if (argc > 1 && std::string_view(argv[1]) == "slo") {
+        out.command = argv[i++];
+        if (i == argc || std::string_view(argv[i]) != "export") {
+            return usage_error("slo needs export");
         }
         out.action = argv[i++];
     }
@@ -106,6 +122,12 @@ int parse_arguments(int argc, char** argv, options& out) {
                 base::logf("--timeout '%s': expected a duration above 0 such as 2s", argv[i]);
                 return 2;
             }
+        } else if (arg == "--format" && out.command == "slo" && i + 1 < argc) {
+            out.format = monitoring::parse_slo_format(argv[++i]);
+            if (!out.format) {
+                base::logf("--format '%s': expected openslo or sloth", argv[i]);
+                return 2;
+            }
         } else {
             return usage_error("unknown argument '" + std::string(arg) + "'");
         }
@@ -113,7 +135,27 @@ int parse_arguments(int argc, char** argv, options& out) {
     if (out.config_path.empty()) {
         return usage_error("no configuration given (-c FILE)");
     }
+    if (out.command == "slo" && !out.format) {
+        return usage_error("slo export needs --format openslo or --format sloth");
+    }
     return -1;
+}
+
+// fulcrum slo export: the documents on stdout, or why a service cannot be exported.
+int run_slo_export(const config::config& cfg, monitoring::slo_format format) {
+    const auto exported = monitoring::export_slos(cfg, format);
+    for (const auto& error : exported.errors) {
+        base::log(error);
+    }
+    if (!exported.errors.empty()) {
+        return 1;
+    }
+    // A full disk or a closed pipe must not pass for a complete export.
+    if (std::fputs(exported.yaml.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
+        base::logf("cannot write the export: %s", std::strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 std::size_t worker_count(const config::config& cfg) {
@@ -336,6 +378,9 @@ int main(int argc, char** argv) {
     }
     if (opts.command == "reserved-ip") {
         return run_reserved_ip_command(opts.action, loaded.value);
+    }
+    if (opts.command == "slo") {
+        return run_slo_export(loaded.value, *opts.format);
     }
     if (opts.command == "health") {
         const auto verdict = check_node_health(loaded.value, opts.timeout);
