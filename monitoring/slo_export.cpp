@@ -198,14 +198,18 @@ void alert_policies(YAML::Emitter& e) {
     }
 }
 
-// `role` is "good", "bad" or "total". The queries sum fulcrum's counters over its instances;
-// `counter: true` tells the reader to take their increase over its own windows.
+// `role` is "good", "bad" or "total". Rates, summed over fulcrum's instances (`counter:
+// false`): rate() takes each instance's counter resets into account before the sum, where a
+// reader taking the increase of a summed counter would read one instance's restart as a reset
+// of all and count every instance's whole history again. 5m is the rules' shortest window, 4
+// scrapes and more at the usual intervals; the ratio of two rates over one window is the ratio
+// of the counts.
 void prometheus_source(YAML::Emitter& e, std::string_view role, const std::string& counter) {
     e << YAML::Key << std::string(role) << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "metricSource" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "type" << YAML::Value << "Prometheus";
     e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "query" << YAML::Value << "sum(" + counter + ")";
+    e << YAML::Key << "query" << YAML::Value << "sum(rate(" + counter + "[5m]))";
     e << YAML::EndMap << YAML::EndMap << YAML::EndMap;
 }
 
@@ -224,7 +228,7 @@ void sli_and_slo(YAML::Emitter& e, const std::string& service_name, const opensl
     e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "description" << YAML::Value << s.description;
     e << YAML::Key << "ratioMetric" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "counter" << YAML::Value << true;
+    e << YAML::Key << "counter" << YAML::Value << false;
     prometheus_source(e, s.numerator, s.numerator_counter);
     prometheus_source(e, "total", s.total_counter);
     e << YAML::EndMap << YAML::EndMap << YAML::EndMap;

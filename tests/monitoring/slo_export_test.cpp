@@ -103,19 +103,20 @@ TEST(SloExport, OpenSloHasEachServicesObjectiveAsWritten) {
 TEST(SloExport, OpenSloIndicatorsReadFulcrumsSeriesOfTheService) {
     const auto docs = exported(two_services, slo_format::openslo);
     const auto availability = named(docs, "SLI", "app-pool-availability");
-    EXPECT_TRUE(availability["spec"]["ratioMetric"]["counter"].as<bool>());
+    EXPECT_FALSE(availability["spec"]["ratioMetric"]["counter"].as<bool>());
     EXPECT_EQ(query(availability, "bad"),
-              R"(sum(fulcrum_http_requests_errors_total{service="app_pool"}))");
+              R"(sum(rate(fulcrum_http_requests_errors_total{service="app_pool"}[5m])))");
     EXPECT_EQ(query(availability, "total"),
-              R"(sum(fulcrum_http_request_duration_seconds_count{service="app_pool"}))");
+              R"(sum(rate(fulcrum_http_request_duration_seconds_count{service="app_pool"}[5m])))");
     EXPECT_FALSE(availability["spec"]["ratioMetric"]["good"]);
 
     const auto latency = named(docs, "SLI", "search-latency");
     // `le` as fulcrum's /metrics writes 250 ms.
-    EXPECT_EQ(query(latency, "good"),
-              R"(sum(fulcrum_http_request_duration_seconds_bucket{service="search",le="0.25"}))");
+    EXPECT_EQ(
+        query(latency, "good"),
+        R"(sum(rate(fulcrum_http_request_duration_seconds_bucket{service="search",le="0.25"}[5m])))");
     EXPECT_EQ(query(latency, "total"),
-              R"(sum(fulcrum_http_request_duration_seconds_count{service="search"}))");
+              R"(sum(rate(fulcrum_http_request_duration_seconds_count{service="search"}[5m])))");
     EXPECT_FALSE(latency["spec"]["ratioMetric"]["bad"]);
     EXPECT_EQ(named(docs, "SLO", "search-latency")["spec"]["indicatorRef"].as<std::string>(),
               "search-latency");
