@@ -1,13 +1,13 @@
 #include "app/admin_api.hpp"
 
 #include "app/node_health.hpp"
+#include "base/decimal.hpp"
 #include "base/log.hpp"
 #include "http/json.hpp"
 #include "http/token_file.hpp"
 
 #include <prometheus/text_serializer.h>
 
-#include <charconv>
 #include <ctime>
 
 namespace fulcrum {
@@ -61,14 +61,8 @@ bool split_state_path(std::string_view path, std::string_view& backend, std::str
     return !backend.empty() && !server.empty() && server.find('/') == std::string_view::npos;
 }
 
-std::string number(double value) {
-    char out[32];
-    const auto end = std::to_chars(out, out + sizeof out, value).ptr;
-    return std::string(out, end);
-}
-
 template <typename T> std::string number_or_null(const std::optional<T>& value) {
-    return value ? number(*value) : "null";
+    return value ? base::decimal(*value) : "null";
 }
 
 // One SLI of a service as JSON; `bad_name` says what its bad events are ("errors", "slow").
@@ -76,11 +70,10 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
                      std::optional<std::chrono::milliseconds> threshold = std::nullopt) {
     std::string out = "{";
     if (threshold) {
-        out +=
-            "\"threshold_seconds\": " + number(std::chrono::duration<double>(*threshold).count()) +
-            ", ";
+        out += "\"threshold_seconds\": " +
+               base::decimal(std::chrono::duration<double>(*threshold).count()) + ", ";
     }
-    out += "\"objective\": " + number(r.target.target) +
+    out += "\"objective\": " + base::decimal(r.target.target) +
            ", \"error_budget_remaining\": " + number_or_null(r.budget_remaining) +
            ", \"budget_zone\": " +
            (r.budget_zone ? json::quote(sli::name(*r.budget_zone)) : std::string("null")) +
@@ -100,7 +93,7 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
                json::quote(sli::name(rule.sev)) +
                ", \"long_window\": " + json::quote(sli::name(rule.long_window)) +
                ", \"short_window\": " + json::quote(sli::name(rule.short_window)) +
-               ", \"burn_rate\": " + number(rule.burn) +
+               ", \"burn_rate\": " + base::decimal(rule.burn) +
                ", \"firing\": " + (r.firing[i] ? "true" : "false") + "}";
     }
     return out + "]}";

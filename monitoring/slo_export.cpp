@@ -1,5 +1,6 @@
 #include "monitoring/slo_export.hpp"
 
+#include "base/decimal.hpp"
 #include "config/values.hpp"
 #include "sli/slo.hpp"
 #include "sli/windows.hpp"
@@ -7,7 +8,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <map>
 
@@ -15,13 +15,9 @@ namespace fulcrum::monitoring {
 
 namespace {
 
-// The shortest decimal that reads back as the same double: "0.999", where YAML::Emitter
-// writes 0.99899999999999999; it is also how fulcrum's /metrics writes a bucket's `le`.
-std::string decimal(double value) {
-    char out[32];
-    const auto end = std::to_chars(out, out + sizeof out, value).ptr;
-    return std::string(out, end);
-}
+// Numbers as YAML::Emitter does not write them: "0.999", not 0.99899999999999999. The same
+// shortest form is how fulcrum's /metrics writes a bucket's `le` (0.3 for 300ms).
+using base::decimal;
 
 // The series of one service that both SLIs are made of (docs/sli.md), the same that `fulcrum
 // rules` reads. A service name holds only letters, digits, '_', '.' and '-' (config
