@@ -95,7 +95,7 @@ std::string openslo_name_problem(std::string_view service) {
     if (!alphanumeric(name.front()) || !alphanumeric(name.back())) {
         return "an OpenSLO name starts and ends with a letter or digit";
     }
-    if (name.size() + longest_suffix.size() > 63 || service.size() > 63) {
+    if (name.size() + longest_suffix.size() > 63) {
         return "an OpenSLO name has at most 63 characters: at most " +
                std::to_string(63 - longest_suffix.size()) + " for a service";
     }

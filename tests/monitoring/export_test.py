@@ -6,6 +6,8 @@
                                      resolved, each service's objectives, PromQL through promtool
     export_test.py FULCRUM series    every series the queries select exists in the /metrics of
                                      fulcrum running with the same configuration
+    export_test.py FULCRUM cli       exit codes and messages of usage, configuration and name
+                                     errors
     export_test.py - check FORMAT FILE
                                      the schema checks of one saved export (to try an edit by hand)
 
@@ -226,18 +228,54 @@ def check_series(fulcrum, config_path):
     return errors
 
 
+def cli_errors(fulcrum, config_path, workdir):
+    """What an operator sees for each mistake: exit code, message, and nothing on stdout."""
+    def write(name, text):
+        path = os.path.join(workdir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    broken = write("broken.yaml", CONFIG.replace("objective: 99\n", "objective: 100\n"))
+    # A service named "a": a valid fulcrum name, too short for Sloth's names.
+    short = write("short.yaml", CONFIG.replace("app_pool", "a"))
+    cases = [
+        (["--format", "yaml"], config_path, 2, "--format 'yaml': expected openslo or sloth"),
+        ([], config_path, 2, "slo export needs --format openslo or --format sloth"),
+        (["--format", "sloth"], broken, 2, "broken.yaml:18:18: slo.services.search.objective"),
+        (["--format", "sloth"], short, 1, "service 'a': a Sloth service name has 2 characters"),
+        (["--format", "openslo"], short, 0, ""),
+    ]
+    errors = []
+    for args, path, code, message in cases:
+        run = subprocess.run([fulcrum, "slo", "export", "-c", path] + args, capture_output=True,
+                             text=True, timeout=30)
+        what = f"slo export -c {os.path.basename(path)} {' '.join(args)}"
+        if run.returncode != code or message not in run.stderr:
+            errors.append(f"{what}: exit {run.returncode}, stderr {run.stderr!r}; expected exit "
+                          f"{code} and {message!r}")
+        if code != 0 and run.stdout:
+            errors.append(f"{what}: wrote {run.stdout!r} although it failed")
+    run = subprocess.run([fulcrum, "slo", "-c", config_path], capture_output=True, text=True)
+    if run.returncode != 2 or "slo needs export" not in run.stderr:
+        errors.append(f"slo without export: exit {run.returncode}, stderr {run.stderr!r}")
+    return errors
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[2] == "check":
         with open(sys.argv[4]) as f:
             text = f.read()
         errors = (openslo_errors if sys.argv[3] == "openslo" else sloth_errors)(text)
-    elif len(sys.argv) == 3 and sys.argv[2] in ("schemas", "series"):
+    elif len(sys.argv) == 3 and sys.argv[2] in ("schemas", "series", "cli"):
         with tempfile.TemporaryDirectory() as workdir:
             config_path = os.path.join(workdir, "fulcrum.yaml")
             with open(config_path, "w") as f:
                 f.write(CONFIG)
             if sys.argv[2] == "schemas":
                 errors = check_schemas(sys.argv[1], config_path, workdir)
+            elif sys.argv[2] == "cli":
+                errors = cli_errors(sys.argv[1], config_path, workdir)
             else:
                 errors = check_series(sys.argv[1], config_path)
     else:
