@@ -64,8 +64,8 @@ error, 3 the API failed, 4 the API refused the token.
 
 fulcrum slo export writes the services' SLOs from FILE to stdout, for other SLO
 tools: OpenSLO v1 documents or Sloth prometheus/v1 specs (docs/sli.md); exit 1
-when a service name does not fit the format's names, 2 usage or configuration
-error.
+when a service name does not fit the format's names or stdout cannot be written,
+2 usage or configuration error.
 )";
 
 struct options {
