@@ -1,8 +1,8 @@
 #include "app/admin_api.hpp"
 
 #include "app/node_health.hpp"
-#include "base/decimal.hpp"
 #include "base/log.hpp"
+#include "base/number_text.hpp"
 #include "http/json.hpp"
 #include "http/token_file.hpp"
 
@@ -61,8 +61,10 @@ bool split_state_path(std::string_view path, std::string_view& backend, std::str
     return !backend.empty() && !server.empty() && server.find('/') == std::string_view::npos;
 }
 
+using base::shortest_text;
+
 template <typename T> std::string number_or_null(const std::optional<T>& value) {
-    return value ? base::decimal(*value) : "null";
+    return value ? shortest_text(*value) : "null";
 }
 
 // One SLI of a service as JSON; `bad_name` says what its bad events are ("errors", "slow").
@@ -71,9 +73,9 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
     std::string out = "{";
     if (threshold) {
         out += "\"threshold_seconds\": " +
-               base::decimal(std::chrono::duration<double>(*threshold).count()) + ", ";
+               shortest_text(std::chrono::duration<double>(*threshold).count()) + ", ";
     }
-    out += "\"objective\": " + base::decimal(r.target.target) +
+    out += "\"objective\": " + shortest_text(r.target.target) +
            ", \"error_budget_remaining\": " + number_or_null(r.budget_remaining) +
            ", \"budget_zone\": " +
            (r.budget_zone ? json::quote(sli::name(*r.budget_zone)) : std::string("null")) +
@@ -84,7 +86,13 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
                ": {\"requests\": " + std::to_string(w.c.total) + ", " + json::quote(bad_name) +
                ": " + std::to_string(w.c.total - w.c.good) +
                ", \"ratio\": " + number_or_null(w.ratio) +
-               ", \"burn_rate\": " + number_or_null(w.burn) + "}";
+               ", \"burn_rate\": " + number_or_null(w.burn) +
+               ", \"coverage_seconds\": " + std::to_string(r.coverage[i].count()) + "}";
+    }
+    out += "},\n    \"error_budget_exhaustion_seconds\": {";
+    for (std::size_t i = 0; i < sli::exhaustion_windows.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + json::quote(sli::name(sli::exhaustion_windows[i])) + ": " +
+               number_or_null(r.exhaustion_seconds[i]);
     }
     out += "},\n    \"alerts\": [";
     for (std::size_t i = 0; i < sli::alert_rules.size(); ++i) {
@@ -93,7 +101,7 @@ std::string sli_json(const sli::sli_report& r, std::string_view bad_name,
                json::quote(sli::name(rule.sev)) +
                ", \"long_window\": " + json::quote(sli::name(rule.long_window)) +
                ", \"short_window\": " + json::quote(sli::name(rule.short_window)) +
-               ", \"burn_rate\": " + base::decimal(rule.burn) +
+               ", \"burn_rate\": " + shortest_text(rule.burn) +
                ", \"firing\": " + (r.firing[i] ? "true" : "false") + "}";
     }
     return out + "]}";

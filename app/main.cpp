@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
+#include "monitoring/rules.hpp"
 #include "monitoring/slo_export.hpp"
 #include "proxy/engine.hpp"
 #include "proxy/runtime.hpp"
@@ -44,7 +45,8 @@ using namespace fulcrum;
 constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
        fulcrum health -c FILE [--timeout DURATION]
        fulcrum reserved-ip status|assign -c FILE
-       fulcrum slo export -c FILE --format openslo|sloth
+       fulcrum rules -c FILE [--job NAME] [--runbook-base URL]
+       fulcrum slo export -c FILE --format openslo|sloth [--job NAME]
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
@@ -62,16 +64,24 @@ holds the reserved IP (status: exit 0 this droplet, 1 another or none), or assig
 it to this droplet (assign: exit 0 once it is here); 2 usage or configuration
 error, 3 the API failed, 4 the API refused the token.
 
+fulcrum rules prints the Prometheus recording and alerting rules for FILE's
+services and objectives (deploy/prometheus/README.md): --job is the scrape job
+of the fulcrum instances (default fulcrum), --runbook-base where docs/runbooks.md
+is published (each alert links to its section).
+
 fulcrum slo export writes the services' SLOs from FILE to stdout, for other SLO
-tools: OpenSLO v1 documents or Sloth prometheus/v1 specs (docs/sli.md); exit 1
-when a service name does not fit the format's names or stdout cannot be written,
-2 usage or configuration error.
+tools: OpenSLO v1 documents or Sloth prometheus/v1 specs (docs/sli.md), their
+queries on the series of --job as the rules'; exit 1 when a service name does not
+fit the format's names or stdout cannot be written, 2 usage or configuration
+error.
 )";
 
 struct options {
-    std::string command; // empty: serve (or --check); "health", "reserved-ip", "slo"
-    std::string action;  // reserved-ip: "status" or "assign"; slo: "export"
+    // empty: serve (or --check); "health", "reserved-ip", "rules", "slo"
+    std::string command;
+    std::string action; // reserved-ip: "status" or "assign"; slo: "export"
     std::string config_path;
+    monitoring::rules_options rules; // and rules.job for slo export
     bool check = false;
     config::duration timeout{2000};
     std::optional<monitoring::slo_format> format; // slo export
@@ -84,10 +94,11 @@ int usage_error(const std::string& what) {
     return 2;
 }
 
-// Returns the exit code to leave with, or -1 to go on.
-int parse_arguments(int argc, char** argv, options& out) {
-    int i = 1;
-    if (argc > 1 && std::string_view(argv[1]) == "health") {
+// The command and its action, from argv[1] on; `i` is left at the first option. Returns the
+// exit code to leave with, or -1 to go on.
+int parse_command(int argc, char** argv, options& out, int& i) {
+    if (argc > 1 &&
+        (std::string_view(argv[1]) == "health" || std::string_view(argv[1]) == "rules")) {
         out.command = argv[i++];
     } else if (argc > 1 && std::string_view(argv[1]) == "reserved-ip") {
         out.command = argv[i++];
@@ -103,6 +114,15 @@ int parse_arguments(int argc, char** argv, options& out) {
         }
         out.action = argv[i++];
     }
+    return -1;
+}
+
+// Returns the exit code to leave with, or -1 to go on.
+int parse_arguments(int argc, char** argv, options& out) {
+    int i = 1;
+    if (const int code = parse_command(argc, argv, out, i); code >= 0) {
+        return code;
+    }
     for (; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "-h" || arg == "--help") {
@@ -117,6 +137,11 @@ int parse_arguments(int argc, char** argv, options& out) {
             out.check = true;
         } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             out.config_path = argv[++i];
+        } else if (arg == "--job" && (out.command == "rules" || out.command == "slo") &&
+                   i + 1 < argc) {
+            out.rules.job = argv[++i];
+        } else if (arg == "--runbook-base" && out.command == "rules" && i + 1 < argc) {
+            out.rules.runbook_base = argv[++i];
         } else if (arg == "--timeout" && out.command == "health" && i + 1 < argc) {
             if (!config::parse_duration(argv[++i], out.timeout) || out.timeout.count() <= 0) {
                 base::logf("--timeout '%s': expected a duration above 0 such as 2s", argv[i]);
@@ -142,8 +167,9 @@ int parse_arguments(int argc, char** argv, options& out) {
 }
 
 // fulcrum slo export: the documents on stdout, or why a service cannot be exported.
-int run_slo_export(const config::config& cfg, monitoring::slo_format format) {
-    const auto exported = monitoring::export_slos(cfg, format);
+int run_slo_export(const config::config& cfg, monitoring::slo_format format,
+                   const std::string& job) {
+    const auto exported = monitoring::export_slos(cfg, format, job);
     for (const auto& error : exported.errors) {
         base::log(error);
     }
@@ -379,8 +405,13 @@ int main(int argc, char** argv) {
     if (opts.command == "reserved-ip") {
         return run_reserved_ip_command(opts.action, loaded.value);
     }
+    if (opts.command == "rules") {
+        opts.rules.source = opts.config_path;
+        std::fputs(monitoring::prometheus_rules(loaded.value, opts.rules).c_str(), stdout);
+        return 0;
+    }
     if (opts.command == "slo") {
-        return run_slo_export(loaded.value, *opts.format);
+        return run_slo_export(loaded.value, *opts.format, opts.rules.job);
     }
     if (opts.command == "health") {
         const auto verdict = check_node_health(loaded.value, opts.timeout);

@@ -1,53 +1,64 @@
 #include "monitoring/slo_export.hpp"
 
-#include "base/decimal.hpp"
+#include "base/number_text.hpp"
 #include "config/values.hpp"
+#include "monitoring/le_label.hpp"
 #include "sli/slo.hpp"
 #include "sli/windows.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <array>
-#include <chrono>
 #include <map>
 
 namespace fulcrum::monitoring {
 
 namespace {
 
-// Numbers as YAML::Emitter does not write them: "0.999", not 0.99899999999999999. The same
-// shortest form is how fulcrum's /metrics writes a bucket's `le` (0.3 for 300ms).
-using base::decimal;
+// Numbers as YAML::Emitter does not write them: "0.999", not 0.99899999999999999.
+using base::shortest_text;
+
+// `text` as the inside of a PromQL string.
+std::string promql_quoted(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out;
+}
 
 // The series of one service that both SLIs are made of (docs/sli.md), the same that `fulcrum
 // rules` reads. A service name holds only letters, digits, '_', '.' and '-' (config
-// validation), so it goes into a label matcher as it is.
+// validation), so it goes into a label matcher as it is; the job is any text.
 struct series {
     std::string errors; // 5xx responses
     std::string total;  // every response
     std::string fast;   // responses complete within the latency threshold; empty: no latency SLI
 };
 
-series series_of(std::string_view service, const config::objectives& o) {
-    const std::string matcher = "{service=\"" + std::string(service) + "\"";
+series series_of(std::string_view service, const config::objectives& o, const std::string& job) {
+    const std::string matcher =
+        "{job=\"" + promql_quoted(job) + "\",service=\"" + std::string(service) + "\"";
     series s{"fulcrum_http_requests_errors_total" + matcher + "}",
              "fulcrum_http_request_duration_seconds_count" + matcher + "}",
              {}};
     if (o.latency) {
         // The histogram has a bucket at every configured threshold (sli/meter.hpp).
-        const double seconds = std::chrono::duration<double>(o.latency->threshold).count();
         s.fast = "fulcrum_http_request_duration_seconds_bucket" + matcher + ",le=\"" +
-                 decimal(seconds) + "\"}";
+                 le_label(o.latency->threshold) + "\"}";
     }
     return s;
 }
 
 std::string availability_text(const config::objectives& o) {
-    return decimal(o.availability_percent) + " % of responses not 5xx";
+    return shortest_text(o.availability_percent) + " % of responses not 5xx";
 }
 
 std::string latency_text(const config::latency_objective& l) {
-    return decimal(l.percent) + " % of responses complete within " +
+    return shortest_text(l.percent) + " % of responses complete within " +
            config::format_duration(l.threshold);
 }
 
@@ -163,14 +174,15 @@ void alert_condition(YAML::Emitter& e, std::size_t rule_index) {
     e << YAML::Key << "name" << YAML::Value << policy_name(rule_index) << YAML::EndMap;
     e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "description" << YAML::Value
-      << "Burn rate above " + decimal(rule.burn) + " over " + std::string(name(rule.long_window)) +
-             " and over " + std::string(name(rule.short_window));
+      << "Burn rate above " + shortest_text(rule.burn) + " over " +
+             std::string(name(rule.long_window)) + " and over " +
+             std::string(name(rule.short_window));
     e << YAML::Key << "severity" << YAML::Value << std::string(sli::name(rule.sev));
     e << YAML::Key << "condition" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "kind" << YAML::Value << "burnrate";
     // Strictly above, as fulcrum's own alerts (sli/slo.hpp): burning at exactly 1x meets the SLO.
     e << YAML::Key << "op" << YAML::Value << "gt";
-    e << YAML::Key << "threshold" << YAML::Value << decimal(rule.burn);
+    e << YAML::Key << "threshold" << YAML::Value << shortest_text(rule.burn);
     e << YAML::Key << "lookbackWindow" << YAML::Value << std::string(name(rule.long_window));
     e << YAML::Key << "alertAfter" << YAML::Value << std::string(name(rule.short_window));
     e << YAML::EndMap << YAML::EndMap << YAML::EndMap;
@@ -240,7 +252,8 @@ void sli_and_slo(YAML::Emitter& e, const std::string& service_name, const opensl
     e << YAML::Key << "budgetingMethod" << YAML::Value << "Occurrences";
     e << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
     e << YAML::Key << "displayName" << YAML::Value << s.objective;
-    e << YAML::Key << "target" << YAML::Value << decimal(s.target) << YAML::EndMap << YAML::EndSeq;
+    e << YAML::Key << "target" << YAML::Value << shortest_text(s.target) << YAML::EndMap
+      << YAML::EndSeq;
     e << YAML::Key << "alertPolicies" << YAML::Value << YAML::BeginSeq;
     for (std::size_t r = 0; r < sli::alert_rules.size(); ++r) {
         e << YAML::BeginMap << YAML::Key << "alertPolicyRef" << YAML::Value << policy_name(r)
@@ -249,9 +262,10 @@ void sli_and_slo(YAML::Emitter& e, const std::string& service_name, const opensl
     e << YAML::EndSeq << YAML::EndMap << YAML::EndMap;
 }
 
-void openslo_service(YAML::Emitter& e, const std::string& service, const config::objectives& o) {
+void openslo_service(YAML::Emitter& e, const std::string& service, const config::objectives& o,
+                     const std::string& job) {
     const std::string name = openslo_name(service);
-    const series s = series_of(service, o);
+    const series s = series_of(service, o, job);
     begin_object(e, "Service", name, service);
     e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "description" << YAML::Value
@@ -271,12 +285,13 @@ void openslo_service(YAML::Emitter& e, const std::string& service, const config:
     }
 }
 
-std::string openslo(const config::config& cfg, const std::vector<std::string>& services) {
+std::string openslo(const config::config& cfg, const std::vector<std::string>& services,
+                    const std::string& job) {
     YAML::Emitter e;
     notification_targets(e);
     alert_policies(e);
     for (const auto& service : services) {
-        openslo_service(e, service, cfg.slo.of(service));
+        openslo_service(e, service, cfg.slo.of(service), job);
     }
     return std::string(e.c_str()) + "\n";
 }
@@ -300,7 +315,7 @@ void sloth_slo(YAML::Emitter& e, std::string_view kind, double percent,
     const std::string title = kind == "availability" ? "ErrorBudgetBurn" : "LatencyBudgetBurn";
     e << YAML::BeginMap;
     e << YAML::Key << "name" << YAML::Value << "requests-" + std::string(kind);
-    e << YAML::Key << "objective" << YAML::Value << decimal(percent);
+    e << YAML::Key << "objective" << YAML::Value << shortest_text(percent);
     e << YAML::Key << "description" << YAML::Value << description;
     e << YAML::Key << "sli" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "events" << YAML::Value << YAML::BeginMap;
@@ -328,8 +343,9 @@ std::string rate(const std::string& counter) {
 
 // One spec per fulcrum service: Sloth's `service` is the application the SLOs belong to,
 // which its rules carry as sloth_service and its dashboards group by.
-void sloth_service(YAML::Emitter& e, const std::string& service, const config::objectives& o) {
-    const series s = series_of(service, o);
+void sloth_service(YAML::Emitter& e, const std::string& service, const config::objectives& o,
+                   const std::string& job) {
+    const series s = series_of(service, o, job);
     e << YAML::BeginDoc << YAML::BeginMap;
     e << YAML::Key << "version" << YAML::Value << "prometheus/v1";
     e << YAML::Key << "service" << YAML::Value << YAML::DoubleQuoted << service;
@@ -343,10 +359,11 @@ void sloth_service(YAML::Emitter& e, const std::string& service, const config::o
     e << YAML::EndSeq << YAML::EndMap;
 }
 
-std::string sloth(const config::config& cfg, const std::vector<std::string>& services) {
+std::string sloth(const config::config& cfg, const std::vector<std::string>& services,
+                  const std::string& job) {
     YAML::Emitter e;
     for (const auto& service : services) {
-        sloth_service(e, service, cfg.slo.of(service));
+        sloth_service(e, service, cfg.slo.of(service), job);
     }
     return std::string(e.c_str()) + "\n";
 }
@@ -363,7 +380,7 @@ std::optional<slo_format> parse_slo_format(std::string_view name) {
     return std::nullopt;
 }
 
-slo_export export_slos(const config::config& cfg, slo_format format) {
+slo_export export_slos(const config::config& cfg, slo_format format, const std::string& job) {
     const auto services = config::service_names(cfg);
     slo_export out;
     if (format == slo_format::openslo) {
@@ -374,7 +391,8 @@ slo_export export_slos(const config::config& cfg, slo_format format) {
         out.errors = check_names(services, sloth_name_problem);
     }
     if (out.errors.empty()) {
-        out.yaml = format == slo_format::openslo ? openslo(cfg, services) : sloth(cfg, services);
+        out.yaml =
+            format == slo_format::openslo ? openslo(cfg, services, job) : sloth(cfg, services, job);
     }
     return out;
 }

@@ -23,7 +23,8 @@ struct slo_export {
 };
 
 // Every service of config::service_names(cfg), in that order, with its objectives
-// (cfg.slo.of(service)).
-slo_export export_slos(const config::config& cfg, slo_format format);
+// (cfg.slo.of(service)); the queries select the series of the scrape job `job`, as the rules of
+// `fulcrum rules --job` do.
+slo_export export_slos(const config::config& cfg, slo_format format, const std::string& job);
 
 } // namespace fulcrum::monitoring

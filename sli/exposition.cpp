@@ -2,6 +2,8 @@
 
 #include "sli/metric.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <string>
@@ -12,6 +14,18 @@ namespace {
 
 prometheus::ClientMetric counter(metric_labels labels, std::uint64_t value) {
     return counter_sample(std::move(labels), static_cast<double>(value));
+}
+
+// The codes a service's fulcrum_http_requests_total has from start, at 0: success and every code
+// fulcrum answers itself. rate() cannot see the first increments of a series that appears with
+// them, so a rule over these codes counts their first errors; a code first seen later still
+// appears at its first count (the fleet rules do not depend on it: they divide
+// fulcrum_http_requests_errors_total by the histogram's _count, both from 0).
+constexpr std::array<int, 10> codes_from_start{200, 400, 408, 413, 414, 431, 500, 502, 503, 504};
+
+bool exported_from_start(int status) {
+    return std::find(codes_from_start.begin(), codes_from_start.end(), status) !=
+           codes_from_start.end();
 }
 
 } // namespace
@@ -46,6 +60,11 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
         "fulcrum itself: the SLI's denominator, 5xx its failures.",
         prometheus::MetricType::Counter,
         {}};
+    prometheus::MetricFamily errors{
+        "fulcrum_http_requests_errors_total",
+        "5xx responses sent to clients, by service, from start at 0: the SLI's failures.",
+        prometheus::MetricType::Counter,
+        {}};
     prometheus::MetricFamily aborted{
         "fulcrum_http_requests_aborted_total",
         "Requests whose client went away before the response was complete; not in the SLI.",
@@ -70,6 +89,11 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
     const auto& bounds = meter_.latency_bounds();
     for (std::size_t s = 0; s < services.size(); ++s) {
         aborted.metric.push_back(counter({{"service", services[s]}}, meter_.aborted_total(s)));
+        std::uint64_t server_errors = 0;
+        for (int status = 500; status < 600; ++status) {
+            server_errors += meter_.service_total(s, status);
+        }
+        errors.metric.push_back(counter({{"service", services[s]}}, server_errors));
         prometheus::ClientMetric histogram;
         histogram.label = {{"service", services[s]}};
         std::uint64_t cumulative = 0;
@@ -86,7 +110,8 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
     for (int status = first_status; status < first_status + status_slots; ++status) {
         const std::string code = std::to_string(status);
         for (std::size_t s = 0; s < services.size(); ++s) {
-            if (const auto n = meter_.service_total(s, status); n > 0) {
+            if (const auto n = meter_.service_total(s, status);
+                n > 0 || exported_from_start(status)) {
                 requests.metric.push_back(counter({{"service", services[s]}, {"code", code}}, n));
             }
         }
@@ -105,7 +130,7 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
             }
         }
     }
-    return {std::move(requests),  std::move(aborted),  std::move(latency),
+    return {std::move(requests),  std::move(errors),   std::move(aborted), std::move(latency),
             std::move(frontends), std::move(backends), std::move(tunnels)};
 }
 

@@ -118,18 +118,34 @@ bool firing(const alert_rule& rule, const window_counter& counter, wall_clock::t
     return exceeds(rule.long_window) && exceeds(rule.short_window);
 }
 
+std::optional<double> exhaustion_seconds(std::optional<double> remaining,
+                                         std::optional<double> burn) {
+    if (!remaining || !burn || *burn <= 0) {
+        return std::nullopt;
+    }
+    if (*remaining <= 0) {
+        return 0.0;
+    }
+    return *remaining * static_cast<double>(length(window::d30).count()) / *burn;
+}
+
 sli_report report(const window_counter& counter, objective o, wall_clock::time_point now) {
     sli_report out{};
     out.target = o;
     for (std::size_t i = 0; i < all_windows.size(); ++i) {
         const auto c = counter.over(all_windows[i], now);
         out.windows[i] = {all_windows[i], c, good_ratio(c), burn_rate(c, o)};
+        out.coverage[i] = counter.coverage(all_windows[i], now);
     }
     const auto month = counter.over(window::d30, now);
     out.budget_remaining = budget_remaining(month, o);
     out.budget_zone = budget_zone(month, o);
     for (std::size_t i = 0; i < alert_rules.size(); ++i) {
         out.firing[i] = firing(alert_rules[i], counter, now, o);
+    }
+    for (std::size_t i = 0; i < exhaustion_windows.size(); ++i) {
+        const auto w = static_cast<std::size_t>(exhaustion_windows[i]);
+        out.exhaustion_seconds[i] = exhaustion_seconds(out.budget_remaining, out.windows[w].burn);
     }
     return out;
 }

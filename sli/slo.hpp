@@ -3,6 +3,7 @@
 #include "sli/windows.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -73,6 +74,13 @@ inline constexpr std::array<alert_rule, 4> alert_rules{{
 bool firing(const alert_rule& rule, const window_counter& counter, wall_clock::time_point now,
             objective o);
 
+// How long until the 30-day budget is spent if the burn rate of a recent window goes on:
+// remaining * 30 days / burn, 0 once the budget is spent; nullopt when nothing burns (a burn
+// rate of 0 or no traffic), since "never" has no number.
+inline constexpr std::array<window, 2> exhaustion_windows{window::h1, window::h6};
+std::optional<double> exhaustion_seconds(std::optional<double> remaining,
+                                         std::optional<double> burn);
+
 // Everything the direct SLI says about one SLI of a service (its availability or its latency)
 // at `now`: computed here once, formatted by the Prometheus exposition and by GET /sli.
 struct sli_report {
@@ -87,6 +95,10 @@ struct sli_report {
     std::optional<double> budget_remaining; // over window::d30
     std::optional<zone> budget_zone;        // over window::d30
     std::array<bool, alert_rules.size()> firing;
+    // At the burn rate of each of exhaustion_windows.
+    std::array<std::optional<double>, exhaustion_windows.size()> exhaustion_seconds;
+    // How much history each window holds (window_counter::coverage), in all_windows' order.
+    std::array<std::chrono::seconds, all_windows.size()> coverage;
 };
 sli_report report(const window_counter& counter, objective o, wall_clock::time_point now);
 

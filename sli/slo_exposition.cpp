@@ -27,6 +27,7 @@ struct sli_families {
     prometheus::MetricFamily burn;
     prometheus::MetricFamily alert;
     prometheus::MetricFamily zone;
+    prometheus::MetricFamily exhaustion;
 
     sli_families(std::string_view prefix, std::string bad_name, std::string bad_help,
                  std::string ratio_name, std::string ratio_help) {
@@ -44,6 +45,10 @@ struct sli_families {
         zone = gauge_family(slo + "budget_zone",
                             "1 for the current budget zone: green <= 60 % consumed, yellow <= 80 "
                             "%, orange <= 100 %, red > 100 %.");
+        exhaustion = gauge_family(slo + "error_budget_exhaustion_seconds",
+                                  "Time until the 30-day error budget is spent if the window's "
+                                  "burn rate goes on; 0 once spent, no sample while nothing "
+                                  "burns.");
     }
 
     void add_service(const std::string& service, const sli_report& r) {
@@ -67,6 +72,13 @@ struct sli_families {
                     z == *r.budget_zone ? 1 : 0);
             }
         }
+        for (std::size_t i = 0; i < exhaustion_windows.size(); ++i) {
+            if (const auto seconds = r.exhaustion_seconds[i]) {
+                add(exhaustion,
+                    {{"service", service}, {"window", std::string(name(exhaustion_windows[i]))}},
+                    *seconds);
+            }
+        }
         for (std::size_t i = 0; i < alert_rules.size(); ++i) {
             const auto& rule = alert_rules[i];
             add(alert,
@@ -81,7 +93,7 @@ struct sli_families {
     void move_into(std::vector<prometheus::MetricFamily>& out) {
         // A family without samples (no service has a latency objective, no window has
         // traffic) is left out rather than announced empty.
-        for (auto* f : {&bad, &ratio, &objective, &remaining, &burn, &alert, &zone}) {
+        for (auto* f : {&bad, &ratio, &objective, &remaining, &burn, &alert, &zone, &exhaustion}) {
             if (!f->metric.empty()) {
                 out.push_back(std::move(*f));
             }
@@ -106,15 +118,20 @@ std::vector<prometheus::MetricFamily> slo_collectable::Collect() const {
                          "fulcrum_sli_latency_ratio",
                          "Responses within the latency threshold over all responses in the "
                          "window.");
+    auto coverage = gauge_family("fulcrum_sli_window_coverage_seconds",
+                                 "How much of the rolling window fulcrum has counted (up to its "
+                                 "length): a 30d ratio over 6 minutes of history says so here.");
     auto threshold = gauge_family("fulcrum_slo_latency_threshold_seconds",
                                   "A response within this time counts as fast.");
     const auto now = now_();
     const auto& services = meter_.services();
     for (std::size_t s = 0; s < services.size(); ++s) {
         const auto available = report(windows_.counter(s), windows_.availability_objective(s), now);
-        for (const auto& w : available.windows) {
-            add(requests, {{"service", services[s]}, {"window", std::string(name(w.w))}},
-                static_cast<double>(w.c.total));
+        for (std::size_t i = 0; i < all_windows.size(); ++i) {
+            const labels l{{"service", services[s]},
+                           {"window", std::string(name(available.windows[i].w))}};
+            add(requests, l, static_cast<double>(available.windows[i].c.total));
+            add(coverage, l, static_cast<double>(available.coverage[i].count()));
         }
         availability.add_service(services[s], available);
         if (const auto* l = windows_.latency(s)) {
@@ -125,6 +142,7 @@ std::vector<prometheus::MetricFamily> slo_collectable::Collect() const {
     }
     std::vector<prometheus::MetricFamily> out;
     out.push_back(std::move(requests));
+    out.push_back(std::move(coverage));
     availability.move_into(out);
     if (!threshold.metric.empty()) {
         out.push_back(std::move(threshold));

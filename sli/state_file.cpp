@@ -79,9 +79,14 @@ std::optional<window> window_named(std::string_view text) {
     return std::nullopt;
 }
 
+struct saved_counter {
+    std::optional<wall_clock::time_point> since;
+    std::vector<window_counter::saved_bucket> buckets;
+};
+
 struct parsed {
     wall_clock::time_point saved;
-    std::map<std::string, std::vector<window_counter::saved_bucket>, std::less<>> counters;
+    std::map<std::string, saved_counter, std::less<>> counters;
 };
 
 // The last second the wall clock can hold (in 2262, with its nanoseconds): a time past it would
@@ -92,6 +97,15 @@ constexpr std::int64_t latest_second =
 // 2^48 requests in 12 hours is over 6 billion a second. Under it, the 60 buckets of a window
 // add up without wrapping around, so that no file can make the SLI look better than it was.
 constexpr std::uint64_t largest_count = 1ull << 48;
+
+// Wall-clock seconds as written by save(), if they are a time the clock can hold.
+std::optional<wall_clock::time_point> read_time(std::string_view word) {
+    std::int64_t seconds = 0;
+    if (!parse_integer(word, seconds) || seconds < 0 || seconds > latest_second) {
+        return std::nullopt;
+    }
+    return wall_clock::time_point(std::chrono::seconds(seconds));
+}
 
 // A bucket line's values, or why they cannot be.
 std::optional<std::string_view> read_bucket(const std::vector<std::string_view>& words,
@@ -117,7 +131,7 @@ std::optional<std::string_view> read_bucket(const std::vector<std::string_view>&
 
 // The lines between the format line and the checksum.
 std::optional<std::string> parse_lines(std::string_view lines, parsed& out) {
-    std::vector<window_counter::saved_bucket>* current = nullptr;
+    saved_counter* current = nullptr;
     std::set<std::pair<window, std::int64_t>> buckets; // of the current counter
     bool saved_seen = false;
     std::size_t line_number = 1;
@@ -132,15 +146,23 @@ std::optional<std::string> parse_lines(std::string_view lines, parsed& out) {
         };
         const auto words = split_words(line);
         if (words.size() == 2 && words[0] == "saved") {
-            std::int64_t seconds = 0;
-            if (saved_seen || !parse_integer(words[1], seconds)) {
+            if (saved_seen) {
                 return bad("expected one 'saved <seconds>'");
             }
-            if (seconds < 0 || seconds > latest_second) {
+            const auto t = read_time(words[1]);
+            if (!t) {
                 return bad("saved time out of range");
             }
-            out.saved = wall_clock::time_point(std::chrono::seconds(seconds));
+            out.saved = *t;
             saved_seen = true;
+        } else if (words.size() == 2 && words[0] == "since") {
+            if (current == nullptr || current->since || !current->buckets.empty()) {
+                return bad("a 'since' line belongs right after its 'counter' line, once");
+            }
+            current->since = read_time(words[1]);
+            if (!current->since) {
+                return bad("since time out of range");
+            }
         } else if (words.size() == 2 && words[0] == "counter") {
             const auto [it, inserted] = out.counters.try_emplace(std::string(words[1]));
             if (!inserted) {
@@ -161,9 +183,9 @@ std::optional<std::string> parse_lines(std::string_view lines, parsed& out) {
             if (!buckets.emplace(b.w, b.number).second) {
                 return bad("the bucket appears twice");
             }
-            current->push_back(b);
+            current->buckets.push_back(b);
         } else {
-            return bad("not a saved, counter or bucket line");
+            return bad("not a saved, counter, since or bucket line");
         }
     }
     if (!saved_seen) {
@@ -329,8 +351,11 @@ state_file::load_result state_file::load(wall_clock::time_point now) {
         if (it == content.counters.end()) {
             continue;
         }
-        for (const auto& b : it->second) {
+        for (const auto& b : it->second.buckets) {
             e.counter->restore(b);
+        }
+        if (it->second.since) {
+            e.counter->restore_since(*it->second.since);
         }
         ++restored;
     }
@@ -349,6 +374,11 @@ std::optional<std::string> state_file::save(wall_clock::time_point now) const {
         << '\n';
     for (const entry& e : entries_) {
         out << "counter " << e.name << '\n';
+        if (const auto since = e.counter->since()) {
+            out << "since "
+                << std::chrono::floor<std::chrono::seconds>(since->time_since_epoch()).count()
+                << '\n';
+        }
         for (const auto& b : e.counter->saved()) {
             // The 1 s tick writes buckets of quiet services too; empty, they count for nothing.
             if (b.value.total == 0) {

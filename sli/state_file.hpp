@@ -16,6 +16,7 @@ namespace fulcrum::sli {
 //   fulcrum-sli-state 1
 //   saved 1714641243
 //   counter service/app_pool/availability
+//   since 1714640000
 //   5m 342928248 118 120
 //   ...
 //   counter backend/app_pool/availability
@@ -23,8 +24,10 @@ namespace fulcrum::sli {
 //   crc32 5e1f04aa
 //
 // The first line is the format and its version; `saved` the wall-clock seconds of the save;
-// under each `counter <name>` one line per bucket written: window, bucket number (seconds
-// since the epoch over 1/60 of the window), good, total. The last line is the CRC-32 of every
+// under each `counter <name>` the wall-clock seconds it began counting (`since`, for the
+// windows' coverage; a file without it restores none, and coverage starts at the load), then
+// one line per bucket written: window, bucket number (seconds since the epoch over 1/60 of the
+// window), good, total. The last line is the CRC-32 of every
 // byte before it, so a truncated or damaged file is recognised as a whole and never half
 // loaded.
 class state_file {

@@ -1,5 +1,7 @@
 #include "sli/windows.hpp"
 
+#include <algorithm>
+
 namespace fulcrum::sli {
 
 namespace {
@@ -73,6 +75,9 @@ std::chrono::seconds length(window w) {
 }
 
 void window_counter::add(wall_clock::time_point now, std::uint64_t good, std::uint64_t total) {
+    if (!since_) {
+        since_ = now;
+    }
     for (window w : all_windows) {
         const auto number = bucket_number(w, now);
         bucket& b = buckets_[index_of(w)][slot_of(number)];
@@ -120,6 +125,19 @@ void window_counter::restore(const saved_bucket& saved) {
     }
     b.value.good += saved.value.good;
     b.value.total += saved.value.total;
+}
+
+void window_counter::restore_since(wall_clock::time_point t) {
+    if (!since_ || t < *since_) {
+        since_ = t;
+    }
+}
+
+std::chrono::seconds window_counter::coverage(window w, wall_clock::time_point now) const {
+    if (!since_ || now <= *since_) {
+        return std::chrono::seconds(0);
+    }
+    return std::min(length(w), std::chrono::floor<std::chrono::seconds>(now - *since_));
 }
 
 } // namespace fulcrum::sli

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -50,12 +51,22 @@ public:
     // same number its counts are added.
     void restore(const saved_bucket& b);
 
+    // When counting began: the first add, or an earlier time restored from a state file;
+    // nothing before either.
+    std::optional<wall_clock::time_point> since() const { return since_; }
+    void restore_since(wall_clock::time_point t);
+    // How much of the window ending at `now` the counter has seen, up to the window's length,
+    // so that a reader knows a 30-day ratio is 6 minutes old. Time while fulcrum was stopped
+    // counts as seen (it served nothing then, and nothing was lost).
+    std::chrono::seconds coverage(window w, wall_clock::time_point now) const;
+
 private:
     struct bucket {
         std::int64_t number = -1; // seconds since epoch / bucket width; -1: never written
         counts value;
     };
     std::array<std::array<bucket, buckets_per_window>, all_windows.size()> buckets_{};
+    std::optional<wall_clock::time_point> since_;
 };
 
 } // namespace fulcrum::sli

@@ -222,7 +222,8 @@ def check_series(fulcrum, config_path):
     if not selectors:
         return ["no selectors in the exports"]
     for name, matchers in sorted(selectors):
-        wanted = set(re.findall(r'(\w+)="([^"]*)"', matchers))
+        # job is the label Prometheus adds at the scrape.
+        wanted = {m for m in re.findall(r'(\w+)="([^"]*)"', matchers) if m[0] != "job"}
         if not any(n == name and wanted <= labels for n, labels in exposed):
             errors.append(f"{name}{{{matchers}}}: no such series on /metrics")
     return errors

@@ -37,7 +37,7 @@ slo:
 )";
 
 std::vector<YAML::Node> exported(std::string_view config_text, slo_format format) {
-    const auto out = export_slos(load_ok(config_text), format);
+    const auto out = export_slos(load_ok(config_text), format, "fulcrum");
     for (const auto& error : out.errors) {
         ADD_FAILURE() << error;
     }
@@ -104,19 +104,22 @@ TEST(SloExport, OpenSloIndicatorsReadFulcrumsSeriesOfTheService) {
     const auto docs = exported(two_services, slo_format::openslo);
     const auto availability = named(docs, "SLI", "app-pool-availability");
     EXPECT_FALSE(availability["spec"]["ratioMetric"]["counter"].as<bool>());
-    EXPECT_EQ(query(availability, "bad"),
-              R"(sum(rate(fulcrum_http_requests_errors_total{service="app_pool"}[5m])))");
-    EXPECT_EQ(query(availability, "total"),
-              R"(sum(rate(fulcrum_http_request_duration_seconds_count{service="app_pool"}[5m])))");
+    EXPECT_EQ(
+        query(availability, "bad"),
+        R"(sum(rate(fulcrum_http_requests_errors_total{job="fulcrum",service="app_pool"}[5m])))");
+    EXPECT_EQ(
+        query(availability, "total"),
+        R"(sum(rate(fulcrum_http_request_duration_seconds_count{job="fulcrum",service="app_pool"}[5m])))");
     EXPECT_FALSE(availability["spec"]["ratioMetric"]["good"]);
 
     const auto latency = named(docs, "SLI", "search-latency");
     // `le` as fulcrum's /metrics writes 250 ms.
     EXPECT_EQ(
         query(latency, "good"),
-        R"(sum(rate(fulcrum_http_request_duration_seconds_bucket{service="search",le="0.25"}[5m])))");
-    EXPECT_EQ(query(latency, "total"),
-              R"(sum(rate(fulcrum_http_request_duration_seconds_count{service="search"}[5m])))");
+        R"(sum(rate(fulcrum_http_request_duration_seconds_bucket{job="fulcrum",service="search",le="0.25"}[5m])))");
+    EXPECT_EQ(
+        query(latency, "total"),
+        R"(sum(rate(fulcrum_http_request_duration_seconds_count{job="fulcrum",service="search"}[5m])))");
     EXPECT_FALSE(latency["spec"]["ratioMetric"]["bad"]);
     EXPECT_EQ(named(docs, "SLO", "search-latency")["spec"]["indicatorRef"].as<std::string>(),
               "search-latency");
@@ -165,11 +168,12 @@ TEST(SloExport, SlothHasOneSpecPerServiceWithItsObjectives) {
     const auto app = docs[0]["slos"][0];
     EXPECT_EQ(app["name"].as<std::string>(), "requests-availability");
     EXPECT_EQ(app["objective"].Scalar(), "99.9");
-    EXPECT_EQ(app["sli"]["events"]["error_query"].as<std::string>(),
-              R"(sum(rate(fulcrum_http_requests_errors_total{service="app_pool"}[{{.window}}])))");
+    EXPECT_EQ(
+        app["sli"]["events"]["error_query"].as<std::string>(),
+        R"(sum(rate(fulcrum_http_requests_errors_total{job="fulcrum",service="app_pool"}[{{.window}}])))");
     EXPECT_EQ(
         app["sli"]["events"]["total_query"].as<std::string>(),
-        R"(sum(rate(fulcrum_http_request_duration_seconds_count{service="app_pool"}[{{.window}}])))");
+        R"(sum(rate(fulcrum_http_request_duration_seconds_count{job="fulcrum",service="app_pool"}[{{.window}}])))");
     EXPECT_EQ(app["alerting"]["page_alert"]["labels"]["severity"].as<std::string>(), "page");
     EXPECT_EQ(app["alerting"]["ticket_alert"]["labels"]["severity"].as<std::string>(), "ticket");
 
@@ -182,9 +186,19 @@ TEST(SloExport, SlothHasOneSpecPerServiceWithItsObjectives) {
     // Slow = all - fast: the histogram has no bucket for "above the threshold".
     EXPECT_EQ(
         latency["sli"]["events"]["error_query"].as<std::string>(),
-        R"((sum(rate(fulcrum_http_request_duration_seconds_count{service="search"}[{{.window}}])))"
-        R"( - sum(rate(fulcrum_http_request_duration_seconds_bucket{service="search",le="0.25"})"
+        R"((sum(rate(fulcrum_http_request_duration_seconds_count{job="fulcrum",service="search"}[{{.window}}])))"
+        R"( - sum(rate(fulcrum_http_request_duration_seconds_bucket{job="fulcrum",service="search",le="0.25"})"
         R"([{{.window}}]))))");
+}
+
+// The scrape job is the operator's text, quoted for PromQL.
+TEST(SloExport, QueriesSelectTheScrapeJob) {
+    const auto out = export_slos(load_ok(two_services), slo_format::sloth, R"(lb "edge")");
+    ASSERT_TRUE(out.errors.empty());
+    const auto docs = YAML::LoadAll(out.yaml);
+    EXPECT_EQ(docs[0]["slos"][0]["sli"]["events"]["total_query"].as<std::string>(),
+              R"(sum(rate(fulcrum_http_request_duration_seconds_count{job="lb \"edge\"",)"
+              R"(service="app_pool"}[{{.window}}])))");
 }
 
 // A service named like a YAML keyword or number stays a string.
@@ -205,7 +219,7 @@ std::vector<std::string> errors_for(const std::string& service, slo_format forma
     std::string text(config::loading::minimal);
     text.replace(text.find("app_pool"), 8, service);
     text.replace(text.find("app_pool"), 8, service);
-    return export_slos(load_ok(text), format).errors;
+    return export_slos(load_ok(text), format, "fulcrum").errors;
 }
 
 TEST(SloExport, NamesTheFormatCannotCarryAreErrorsNotRewrites) {
@@ -226,11 +240,11 @@ TEST(SloExport, TwoServicesWithOneOpenSloNameAreAnError) {
     text.replace(text.find("name: search"), 12, "name: App_Pool");
     text.replace(text.find("backend: search"), 15, "backend: App_Pool");
     text.replace(text.find("    search:"), 11, "    App_Pool:");
-    const auto out = export_slos(load_ok(text), slo_format::openslo);
+    const auto out = export_slos(load_ok(text), slo_format::openslo, "fulcrum");
     EXPECT_EQ(out.errors, std::vector<std::string>{"services 'app_pool' and 'App_Pool' both have "
                                                    "the OpenSLO name 'app-pool'"});
     EXPECT_TRUE(out.yaml.empty());
-    EXPECT_TRUE(export_slos(load_ok(text), slo_format::sloth).errors.empty());
+    EXPECT_TRUE(export_slos(load_ok(text), slo_format::sloth, "fulcrum").errors.empty());
 }
 
 } // namespace

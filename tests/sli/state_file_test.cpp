@@ -257,6 +257,11 @@ TEST_F(state_dir, values_out_of_range_under_a_valid_checksum_are_set_aside) {
          "has a bad line 4 (count out of range): '5m 340001280 1 18446744073709551615'"},
         {head + saved + counter + "5m 340001280 1 1\n5m 340001280 1 1\n",
          "has a bad line 5 (the bucket appears twice): '5m 340001280 1 1'"},
+        {head + saved + counter + "since -5\n",
+         "has a bad line 4 (since time out of range): 'since -5'"},
+        {head + saved + "since 1700010000\n" + counter,
+         "has a bad line 3 (a 'since' line belongs right after its 'counter' line, once): "
+         "'since 1700010000'"},
     };
     for (const auto& c : cases) {
         write_signed(c.body);
@@ -274,6 +279,24 @@ TEST_F(state_dir, values_out_of_range_under_a_valid_checksum_are_set_aside) {
                  "281474976710656\n");
     window_counter web, api;
     EXPECT_EQ(load(web, api, t0 + 1h).what, outcome::loaded);
+}
+
+TEST_F(state_dir, the_time_counting_began_is_kept_across_a_restart) {
+    save_filled();
+    window_counter web, api;
+    ASSERT_EQ(load(web, api, t0 + 1h + 10s).what, outcome::loaded);
+    EXPECT_EQ(web.since(), t0 - 20h);
+    EXPECT_EQ(web.coverage(window::d30, t0 + 1h + 10s), 21h + 10s);
+    EXPECT_EQ(api.coverage(window::h1, t0 + 1h + 10s), 30min + 10s);
+
+    // A file written before `since` was kept loads; coverage then starts with counting.
+    write_signed("fulcrum-sli-state 1\nsaved 1700010000\n"
+                 "counter service/web/availability\n5m 340001280 1 1\n");
+    window_counter older, other;
+    ASSERT_EQ(load(older, other, t0 + 1h).what, outcome::loaded);
+    EXPECT_EQ(older.since(), std::nullopt);
+    older.add(t0 + 1h, 0, 0);
+    EXPECT_EQ(older.coverage(window::d30, t0 + 2h), 1h);
 }
 
 TEST_F(state_dir, a_renamed_service_starts_empty_and_the_old_name_is_dropped) {

@@ -129,4 +129,18 @@ TEST(windows, restore_adds_to_the_same_bucket_and_never_replaces_a_newer_one) {
     EXPECT_EQ(c.over(window::m5, t0 + 300s).good, 3u);
 }
 
+TEST(windows, coverage_is_the_time_counted_up_to_the_window_length) {
+    window_counter c;
+    EXPECT_EQ(c.coverage(window::m5, t0), 0s) << "nothing counted yet";
+    c.add(t0, 0, 0);
+    EXPECT_EQ(c.coverage(window::m5, t0 + 6min), 300s);
+    EXPECT_EQ(c.coverage(window::d30, t0 + 6min), 360s);
+    // A state file says counting began earlier; a later time changes nothing.
+    c.restore_since(t0 - 2h);
+    c.restore_since(t0 + 1h);
+    EXPECT_EQ(c.since(), t0 - 2h);
+    EXPECT_EQ(c.coverage(window::h1, t0), 3600s);
+    EXPECT_EQ(c.coverage(window::d1, t0), 7200s);
+}
+
 } // namespace
