@@ -1,7 +1,7 @@
 #include "monitoring/rules.hpp"
 
 #include "base/number_text.hpp"
-#include "monitoring/le_label.hpp"
+#include "monitoring/naming.hpp"
 
 #include "sli/meter.hpp"
 #include "sli/slo.hpp"
@@ -243,7 +243,6 @@ struct burn_alert_kind {
     std::string_view slo;      // availability
     std::string_view spending; // "error budget"
 };
-constexpr std::array<std::string_view, 4> burn_alert_speeds{"Fast", "Medium", "Slow", "Leak"};
 
 group rule_writer::slo_alerts() const {
     group g{"fulcrum-slo-alerts", {}};

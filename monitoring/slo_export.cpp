@@ -2,13 +2,12 @@
 
 #include "base/number_text.hpp"
 #include "config/values.hpp"
-#include "monitoring/le_label.hpp"
+#include "monitoring/naming.hpp"
 #include "sli/slo.hpp"
 #include "sli/windows.hpp"
 
 #include <yaml-cpp/yaml.h>
 
-#include <array>
 #include <map>
 
 namespace fulcrum::monitoring {
@@ -61,11 +60,6 @@ std::string latency_text(const config::latency_objective& l) {
     return shortest_text(l.percent) + " % of responses complete within " +
            config::format_duration(l.threshold);
 }
-
-// The four burn-rate alerts of sli::alert_rules, in that order, named as `fulcrum rules`
-// names its alerts (FulcrumErrorBudgetBurnFast, ...).
-constexpr std::array<std::string_view, sli::alert_rules.size()> alert_speeds{"fast", "medium",
-                                                                             "slow", "leak"};
 
 // What the format cannot carry, or "" when it can.
 using name_check = std::string (*)(std::string_view service);
@@ -158,8 +152,9 @@ void notification_targets(YAML::Emitter& e) {
     }
 }
 
+// fulcrum-burn-fast, ...: after the alerts of `fulcrum rules`, as an OpenSLO name.
 std::string policy_name(std::size_t rule) {
-    return "fulcrum-burn-" + std::string(alert_speeds[rule]);
+    return "fulcrum-burn-" + openslo_name(burn_alert_speeds[rule]);
 }
 
 // One condition per policy, as OpenSLO v1 allows. A burn rate is relative to each SLO's own
