@@ -325,7 +325,10 @@ group rule_writer::fleet_alerts() const {
           "{{ $labels.instance }} cannot save its SLI windows: a restart would lose them");
     if (cfg_.failover && cfg_.failover->controller) {
         const auto active = select("fulcrum_failover_role", "role=\"active\"");
-        alert("FulcrumNoActiveNode", "(sum by (job) (" + active + ") or vector(0)) < 1", "1m",
+        // `or on ()`: vector(0) has no job label, so a plain `or` would add it beside the sum
+        // every time and the alert would always fire; on () adds it only when there is no sum
+        // at all (no node reports a role).
+        alert("FulcrumNoActiveNode", "(sum by (job) (" + active + ") or on () vector(0)) < 1", "1m",
               "page", "No fulcrum node of the pair is ACTIVE: nothing holds the reserved IP");
         alert("FulcrumTwoActiveNodes", "sum by (job) (" + active + ") > 1", "1m", "page",
               "{{ $value }} fulcrum nodes are ACTIVE at once: split brain");
