@@ -10,6 +10,7 @@
 #include "health/checker.hpp"
 #include "health/server_states.hpp"
 #include "monitoring/rules.hpp"
+#include "monitoring/slo_export.hpp"
 #include "proxy/engine.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/exposition.hpp"
@@ -24,12 +25,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +46,7 @@ constexpr std::string_view usage = R"(usage: fulcrum -c FILE [--check]
        fulcrum health -c FILE [--timeout DURATION]
        fulcrum reserved-ip status|assign -c FILE
        fulcrum rules -c FILE [--job NAME] [--runbook-base URL]
+       fulcrum slo export -c FILE --format openslo|sloth [--job NAME]
 
   -c, --config FILE   the YAML configuration (see docs/configuration.md)
       --check         validate the configuration and exit: 0 when valid, 1 with
@@ -64,15 +68,23 @@ fulcrum rules prints the Prometheus recording and alerting rules for FILE's
 services and objectives (deploy/prometheus/README.md): --job is the scrape job
 of the fulcrum instances (default fulcrum), --runbook-base where docs/runbooks.md
 is published (each alert links to its section).
+
+fulcrum slo export writes the services' SLOs from FILE to stdout, for other SLO
+tools: OpenSLO v1 documents or Sloth prometheus/v1 specs (docs/sli.md), their
+queries on the series of --job as the rules'; exit 1 when a service name does not
+fit the format's names or stdout cannot be written, 2 usage or configuration
+error.
 )";
 
 struct options {
-    std::string command; // empty: serve (or --check); "health", "reserved-ip", "rules"
-    std::string action;  // reserved-ip: "status" or "assign"
+    // empty: serve (or --check); "health", "reserved-ip", "rules", "slo"
+    std::string command;
+    std::string action; // reserved-ip: "status" or "assign"; slo: "export"
     std::string config_path;
-    monitoring::rules_options rules;
+    monitoring::rules_options rules; // and rules.job for slo export
     bool check = false;
     config::duration timeout{2000};
+    std::optional<monitoring::slo_format> format; // slo export
 };
 
 // A bad command line: what is wrong, then how to use fulcrum.
@@ -82,9 +94,9 @@ int usage_error(const std::string& what) {
     return 2;
 }
 
-// Returns the exit code to leave with, or -1 to go on.
-int parse_arguments(int argc, char** argv, options& out) {
-    int i = 1;
+// The command and its action, from argv[1] on; `i` is left at the first option. Returns the
+// exit code to leave with, or -1 to go on.
+int parse_command(int argc, char** argv, options& out, int& i) {
     if (argc > 1 &&
         (std::string_view(argv[1]) == "health" || std::string_view(argv[1]) == "rules")) {
         out.command = argv[i++];
@@ -95,6 +107,21 @@ int parse_arguments(int argc, char** argv, options& out) {
             return usage_error("reserved-ip needs status or assign");
         }
         out.action = argv[i++];
+    } else if (argc > 1 && std::string_view(argv[1]) == "slo") {
+        out.command = argv[i++];
+        if (i == argc || std::string_view(argv[i]) != "export") {
+            return usage_error("slo needs export");
+        }
+        out.action = argv[i++];
+    }
+    return -1;
+}
+
+// Returns the exit code to leave with, or -1 to go on.
+int parse_arguments(int argc, char** argv, options& out) {
+    int i = 1;
+    if (const int code = parse_command(argc, argv, out, i); code >= 0) {
+        return code;
     }
     for (; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -110,13 +137,20 @@ int parse_arguments(int argc, char** argv, options& out) {
             out.check = true;
         } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             out.config_path = argv[++i];
-        } else if (arg == "--job" && out.command == "rules" && i + 1 < argc) {
+        } else if (arg == "--job" && (out.command == "rules" || out.command == "slo") &&
+                   i + 1 < argc) {
             out.rules.job = argv[++i];
         } else if (arg == "--runbook-base" && out.command == "rules" && i + 1 < argc) {
             out.rules.runbook_base = argv[++i];
         } else if (arg == "--timeout" && out.command == "health" && i + 1 < argc) {
             if (!config::parse_duration(argv[++i], out.timeout) || out.timeout.count() <= 0) {
                 base::logf("--timeout '%s': expected a duration above 0 such as 2s", argv[i]);
+                return 2;
+            }
+        } else if (arg == "--format" && out.command == "slo" && i + 1 < argc) {
+            out.format = monitoring::parse_slo_format(argv[++i]);
+            if (!out.format) {
+                base::logf("--format '%s': expected openslo or sloth", argv[i]);
                 return 2;
             }
         } else {
@@ -126,7 +160,28 @@ int parse_arguments(int argc, char** argv, options& out) {
     if (out.config_path.empty()) {
         return usage_error("no configuration given (-c FILE)");
     }
+    if (out.command == "slo" && !out.format) {
+        return usage_error("slo export needs --format openslo or --format sloth");
+    }
     return -1;
+}
+
+// fulcrum slo export: the documents on stdout, or why a service cannot be exported.
+int run_slo_export(const config::config& cfg, monitoring::slo_format format,
+                   const std::string& job) {
+    const auto exported = monitoring::export_slos(cfg, format, job);
+    for (const auto& error : exported.errors) {
+        base::log(error);
+    }
+    if (!exported.errors.empty()) {
+        return 1;
+    }
+    // A full disk or a closed pipe must not pass for a complete export.
+    if (std::fputs(exported.yaml.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
+        base::logf("cannot write the export: %s", std::strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 std::size_t worker_count(const config::config& cfg) {
@@ -354,6 +409,9 @@ int main(int argc, char** argv) {
         opts.rules.source = opts.config_path;
         std::fputs(monitoring::prometheus_rules(loaded.value, opts.rules).c_str(), stdout);
         return 0;
+    }
+    if (opts.command == "slo") {
+        return run_slo_export(loaded.value, *opts.format, opts.rules.job);
     }
     if (opts.command == "health") {
         const auto verdict = check_node_health(loaded.value, opts.timeout);

@@ -192,9 +192,6 @@ struct checker_state {
             return;
         }
         const bool up = change == tracker::change::went_up;
-        states.set_up(s.backend, s.index, up);
-        s.last_change = wall::now();
-        ++(up ? s.ups : s.downs);
         std::string line = "server " + s.label + (up ? " UP: " : " DOWN: ");
         if (first_result) {
             line += "first check failed (" + result.text + ")";
@@ -203,7 +200,12 @@ struct checker_state {
             line += std::to_string(n) + " consecutive check" + (n == 1 ? "" : "s") +
                     (up ? " passed" : " failed") + " (last: " + result.text + ")";
         }
+        // Logged before the workers see the change, so that whoever sees the server DOWN (a
+        // person at /admin/servers, a test) finds its reason in the log already.
         base::log(line);
+        states.set_up(s.backend, s.index, up);
+        s.last_change = wall::now();
+        ++(up ? s.ups : s.downs);
     }
 
     void on_tick() {

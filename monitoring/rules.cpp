@@ -1,6 +1,7 @@
 #include "monitoring/rules.hpp"
 
 #include "base/number_text.hpp"
+#include "monitoring/naming.hpp"
 
 #include "sli/meter.hpp"
 #include "sli/slo.hpp"
@@ -9,7 +10,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <string_view>
 #include <utility>
@@ -44,17 +44,6 @@ constexpr std::array<sli::window, 5> data_plane_windows{
     sli::window::m5, sli::window::m30, sli::window::h1, sli::window::h6, sli::window::d1};
 
 using base::shortest_text;
-
-// How prometheus-cpp writes a histogram bucket's bound in `le` (max_digits10 - 1 significant
-// digits), which a selector must match character for character.
-std::string le_label(std::chrono::milliseconds threshold) {
-    char out[32];
-    const auto end =
-        std::to_chars(out, out + sizeof out, std::chrono::duration<double>(threshold).count(),
-                      std::chars_format::general, 16)
-            .ptr;
-    return std::string(out, end);
-}
 
 rule recording(std::string name, std::string expr, labels tags = {}) {
     return {std::move(name), "", std::move(expr), "", std::move(tags), {}};
@@ -254,7 +243,6 @@ struct burn_alert_kind {
     std::string_view slo;      // availability
     std::string_view spending; // "error budget"
 };
-constexpr std::array<std::string_view, 4> burn_alert_speeds{"Fast", "Medium", "Slow", "Leak"};
 
 group rule_writer::slo_alerts() const {
     group g{"fulcrum-slo-alerts", {}};
@@ -337,7 +325,10 @@ group rule_writer::fleet_alerts() const {
           "{{ $labels.instance }} cannot save its SLI windows: a restart would lose them");
     if (cfg_.failover && cfg_.failover->controller) {
         const auto active = select("fulcrum_failover_role", "role=\"active\"");
-        alert("FulcrumNoActiveNode", "(sum by (job) (" + active + ") or vector(0)) < 1", "1m",
+        // `or on ()`: vector(0) has no job label, so a plain `or` would add it beside the sum
+        // every time and the alert would always fire; on () adds it only when there is no sum
+        // at all (no node reports a role).
+        alert("FulcrumNoActiveNode", "(sum by (job) (" + active + ") or on () vector(0)) < 1", "1m",
               "page", "No fulcrum node of the pair is ACTIVE: nothing holds the reserved IP");
         alert("FulcrumTwoActiveNodes", "sum by (job) (" + active + ") > 1", "1m", "page",
               "{{ $value }} fulcrum nodes are ACTIVE at once: split brain");
