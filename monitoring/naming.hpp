@@ -23,6 +23,18 @@ inline std::string le_label(std::chrono::milliseconds threshold) {
     return std::string(out, end);
 }
 
+// `text` as the inside of a PromQL string: the job's name, which is any text.
+inline std::string promql_quoted(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out;
+}
+
 // The four burn-rate alerts of sli::alert_rules, in that order: FulcrumErrorBudgetBurnFast, ...
 inline constexpr std::array<std::string_view, sli::alert_rules.size()> burn_alert_speeds{
     "Fast", "Medium", "Slow", "Leak"};

@@ -59,7 +59,7 @@ public:
 private:
     // `metric{job="...",<matchers>}`
     std::string select(std::string_view metric, std::string_view matchers = {}) const {
-        return std::string(metric) + "{job=\"" + options_.job + "\"" +
+        return std::string(metric) + "{job=\"" + promql_quoted(options_.job) + "\"" +
                (matchers.empty() ? "" : "," + std::string(matchers)) + "}";
     }
     static std::string service_rule(std::string_view what, std::string_view window) {

@@ -17,18 +17,6 @@ namespace {
 // Numbers as YAML::Emitter does not write them: "0.999", not 0.99899999999999999.
 using base::shortest_text;
 
-// `text` as the inside of a PromQL string.
-std::string promql_quoted(std::string_view text) {
-    std::string out;
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    return out;
-}
-
 // The series of one service that both SLIs are made of (docs/sli.md), the same that `fulcrum
 // rules` reads. A service name holds only letters, digits, '_', '.' and '-' (config
 // validation), so it goes into a label matcher as it is; the job is any text.
