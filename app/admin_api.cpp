@@ -47,7 +47,9 @@ bool split_state_path(std::string_view path, std::string_view& backend, std::str
     constexpr std::string_view prefix = "/admin/backends/";
     constexpr std::string_view middle = "/servers/";
     constexpr std::string_view suffix = "/state";
-    if (!path.starts_with(prefix) || !path.ends_with(suffix)) {
+    // The prefix and the suffix must not overlap: "/admin/backends/state" has both.
+    if (path.size() < prefix.size() + suffix.size() || !path.starts_with(prefix) ||
+        !path.ends_with(suffix)) {
         return false;
     }
     path.remove_prefix(prefix.size());

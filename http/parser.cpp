@@ -22,17 +22,47 @@ bool is_ctl(unsigned char c) {
     return c < 0x20 || c == 0x7f;
 }
 
-// Whether the Transfer-Encoding header(s) end with the chunked coding, which decides the framing.
-// Checked on the headers themselves: llhttp ignores an empty Transfer-Encoding.
-bool final_coding_is_chunked(const message_head& head) {
-    std::string_view last;
+constexpr const char* final_coding_not_chunked =
+    "Transfer-Encoding whose final coding is not chunked";
+
+// RFC 9110 5.6.2: the characters of a token (a transfer coding's name).
+bool is_token(std::string_view s) {
+    constexpr std::string_view others = "!#$%&'*+-.^_`|~";
+    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               others.find(c) != std::string_view::npos;
+    });
+}
+
+// What is wrong with the Transfer-Encoding header(s), which decide the framing, if anything:
+// their codings, over every such header, must each be a token and end with chunked, applied
+// once (RFC 9112 6.1 and 7). Checked on the headers themselves: llhttp ignores an empty
+// Transfer-Encoding, and did not see "chunked \t" followed by another "chunked" as chunked
+// twice, while the rewritten head a server gets says it twice.
+const char* transfer_coding_problem(const message_head& head) {
+    bool chunked_last = false;
     for (const auto& h : head.headers()) {
-        if (iequals(h.name, "Transfer-Encoding")) {
-            const auto comma = h.value.rfind(',');
-            last = trim(comma == std::string_view::npos ? h.value : h.value.substr(comma + 1));
+        if (!iequals(h.name, "Transfer-Encoding")) {
+            continue;
+        }
+        for (std::string_view rest = h.value;;) {
+            const auto comma = rest.find(',');
+            const auto coding = trim(rest.substr(0, comma));
+            if (!is_token(coding)) {
+                return "Transfer-Encoding with an invalid coding";
+            }
+            if (chunked_last) {
+                return iequals(coding, "chunked") ? "Transfer-Encoding with chunked twice"
+                                                  : final_coding_not_chunked;
+            }
+            chunked_last = iequals(coding, "chunked");
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(comma + 1);
         }
     }
-    return iequals(last, "chunked");
+    return chunked_last ? nullptr : final_coding_not_chunked;
 }
 
 bool has_transfer_encoding(const message_head& head) {
@@ -413,8 +443,11 @@ struct parser::impl {
             if (head.is_http10()) {
                 return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
             }
-            if (!head.chunked_ || !final_coding_is_chunked(head)) {
-                return reject(400, "Transfer-Encoding whose final coding is not chunked");
+            if (const char* problem = transfer_coding_problem(head)) {
+                return reject(400, problem);
+            }
+            if (!head.chunked_) {
+                return reject(400, final_coding_not_chunked);
             }
         }
         const auto max_body = owner.limits_.max_body_bytes;
@@ -450,6 +483,14 @@ struct parser::impl {
             head.upgrade_ = true;
             head.keep_alive_ = false;
             return 0;
+        }
+        // A response whose codings do not end with chunked is read to the close (RFC 9112
+        // 6.3); one that fulcrum would read one way and its rewritten head say another is not
+        // passed on.
+        if (const char* problem = transfer_coding_problem(head);
+            has_transfer_encoding(head) && problem != nullptr &&
+            problem != final_coding_not_chunked) {
+            return reject(502, problem);
         }
         const bool no_body = expect_head_response || head.status_ / 100 == 1 ||
                              head.status_ == 204 || head.status_ == 304;

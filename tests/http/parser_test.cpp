@@ -601,6 +601,16 @@ const bad_request smuggling_cases[] = {
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n0\r\n\r\n", 400},
     {"transfer_encoding_chunked_with_tab",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400},
+    // Found by http_parser_fuzz: llhttp did not count "chunked" with trailing whitespace and
+    // a second "chunked" as chunked twice, and the rewritten head said it twice.
+    {"transfer_encoding_chunked_twice_across_headers",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked  \t  \r\n"
+     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"transfer_encoding_chunked_twice_in_a_list",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+    {"transfer_encoding_with_a_parameter",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n", 400},
     {"transfer_encoding_in_http10",
      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
     {"chunk_size_not_hex", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -1011,6 +1021,8 @@ TEST(response_parser, bad_responses_are_502) {
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked \t \r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nServer : x\r\n\r\n",
         "garbage\r\n\r\n",
     };
