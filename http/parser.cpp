@@ -487,10 +487,11 @@ struct parser::impl {
         // A response whose codings do not end with chunked is read to the close (RFC 9112
         // 6.3); one that fulcrum would read one way and its rewritten head say another is not
         // passed on.
-        if (const char* problem = transfer_coding_problem(head);
-            has_transfer_encoding(head) && problem != nullptr &&
-            problem != final_coding_not_chunked) {
-            return reject(502, problem);
+        if (has_transfer_encoding(head)) {
+            if (const char* problem = transfer_coding_problem(head);
+                problem != nullptr && problem != final_coding_not_chunked) {
+                return reject(502, problem);
+            }
         }
         const bool no_body = expect_head_response || head.status_ / 100 == 1 ||
                              head.status_ == 204 || head.status_ == 304;
