@@ -88,6 +88,60 @@ struct passive_health {
     unsigned gateway_errors = 5;
 };
 
+// A certificate chain and its private key, PEM files. `key` empty: the key is in `cert`'s file
+// (HAProxy's habit). Checked at load: readable, parses, key matches, key not group/world
+// readable; an expired certificate is a warning (docs/tls.md).
+struct certificate_files {
+    std::string cert;
+    std::string key;
+    bool operator==(const certificate_files&) const = default;
+};
+
+enum class tls_version { tls1_2, tls1_3 };
+
+// HTTP Strict Transport Security, sent on responses to requests that arrived over TLS.
+struct hsts {
+    std::uint64_t max_age_seconds = 31536000; // one year, the HSTS preload list's minimum
+    bool include_subdomains = false;
+    bool preload = false;
+};
+
+// TLS termination on a frontend (docs/tls.md).
+struct frontend_tls {
+    std::vector<endpoint> bind;                  // addresses served over TLS
+    std::vector<certificate_files> certificates; // the first is the default certificate
+    // A client whose SNI names no certificate (or sends none): served the default certificate,
+    // or its handshake refused (unrecognized_name alert).
+    enum class unknown_sni { serve_default, refuse } on_unknown_sni = unknown_sni::serve_default;
+    tls_version min_version = tls_version::tls1_2;
+    // Empty: Mozilla's "intermediate" profile (tls/profile.hpp).
+    std::string ciphers;      // TLS 1.2 cipher list, OpenSSL syntax
+    std::string ciphersuites; // TLS 1.3 suites, OpenSSL syntax
+    bool session_tickets = true;
+    duration session_timeout{300000}; // lifetime of a resumable session (ticket or cache)
+    std::optional<struct hsts> hsts;
+};
+
+// TLS to a backend's servers (re-encryption), for its requests and its health checks.
+struct backend_tls {
+    // CA certificates (PEM) the servers' certificates must chain to; empty: the system's store.
+    std::string ca;
+    bool verify = true;
+    // Sent as SNI and checked against the certificate; empty: no SNI, and the certificate must
+    // name the server's IP address.
+    std::string server_name;
+    std::optional<certificate_files> client_certificate;
+    tls_version min_version = tls_version::tls1_2;
+};
+
+// `redirect` on a frontend or route: requests that arrived over plain HTTP get this answer
+// (HAProxy's `http-request redirect scheme https`); requests over TLS go on.
+struct redirect {
+    std::string scheme = "https";
+    int code = 301; // 301, 302, 307 or 308
+    bool operator==(const redirect&) const = default;
+};
+
 struct server {
     std::string name;
     endpoint address;
@@ -105,6 +159,7 @@ struct backend {
     unsigned retries = 1; // further servers tried after a failed connect
     struct pool pool;
     passive_health passive;
+    std::optional<backend_tls> tls; // absent: plain TCP to the servers
 };
 
 struct route {
@@ -112,6 +167,7 @@ struct route {
     std::string path_prefix; // prefix of the request target's path; empty: any path
     std::size_t backend = 0; // index into config::backends
     std::string service;     // SLI service label; defaults to the backend's service
+    std::optional<struct redirect> redirect; // before the frontend's own
 };
 
 struct frontend {
@@ -125,6 +181,8 @@ struct frontend {
     duration keepalive_timeout{60000};
     struct limits limits;
     std::size_t maxconn = 0; // client connections at once; 0: the global maxconn
+    std::optional<frontend_tls> tls;
+    std::optional<struct redirect> redirect;
 };
 
 struct admin {
