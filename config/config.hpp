@@ -88,12 +88,23 @@ struct passive_health {
     unsigned gateway_errors = 5;
 };
 
+// Where a setting was written, for the messages of checks made after loading (a certificate
+// that does not parse is found by tls/, which config/ does not link).
+struct origin {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string path; // key path, e.g. "frontends[0].tls.certificates[1]"
+    bool operator==(const origin&) const = default;
+};
+
 // A certificate chain and its private key, PEM files. `key` empty: the key is in `cert`'s file
 // (HAProxy's habit). Checked at load: readable, parses, key matches, key not group/world
 // readable; an expired certificate is a warning (docs/tls.md).
 struct certificate_files {
     std::string cert;
     std::string key;
+    struct origin origin;
     bool operator==(const certificate_files&) const = default;
 };
 
@@ -132,6 +143,7 @@ struct backend_tls {
     std::string server_name;
     std::optional<certificate_files> client_certificate;
     tls_version min_version = tls_version::tls1_2;
+    struct origin origin; // of the `tls` map, for a CA file that does not parse
 };
 
 // `redirect` on a frontend or route: requests that arrived over plain HTTP get this answer
