@@ -301,6 +301,9 @@ public:
 
 enum class scope { defaults, frontend, backend };
 
+// A route's backend until the frontend's default_backend is read.
+constexpr std::size_t no_backend = static_cast<std::size_t>(-1);
+
 struct misplaced_key {
     std::string_view key;
     std::string_view message;
@@ -1541,8 +1544,8 @@ private:
             return;
         }
         const std::initializer_list<std::string_view> keys{
-            "name",     "bind",   "default_backend", "forwardfor",
-            "timeouts", "limits", "routes",          "maxconn"};
+            "name",   "bind",   "default_backend", "forwardfor", "timeouts",
+            "limits", "routes", "maxconn",         "tls",        "redirect"};
         auto seen = walk_map(v, keys, [&](std::string_view key, const at& value) {
             if (key == "name") {
                 if (read_name(value, out.name)) {
@@ -1550,6 +1553,10 @@ private:
                 }
             } else if (key == "bind") {
                 read_binds(value, out.bind);
+            } else if (key == "tls") {
+                read_frontend_tls(value, out.tls.emplace());
+            } else if (key == "redirect") {
+                read_redirect(value, out.redirect.emplace());
             } else if (key == "default_backend") {
                 resolve_backend(value, out.default_backend);
             } else if (key == "forwardfor") {
@@ -1573,8 +1580,156 @@ private:
             }
         });
         require(v, seen, "name");
-        require(v, seen, "bind");
+        if (std::find(seen.begin(), seen.end(), "bind") == seen.end() &&
+            (!out.tls || out.tls->bind.empty())) {
+            error(v, "missing required key 'bind' (or tls.bind, for a frontend served over TLS "
+                     "only)");
+        }
         require(v, seen, "default_backend", "requests that match no route are sent there");
+        // A route that only redirects names no backend: its answers are metered in the
+        // default backend's service.
+        for (auto& r : out.routes) {
+            if (r.backend == no_backend) {
+                r.backend = out.default_backend;
+                if (r.service.empty() && out.default_backend < backends.size()) {
+                    r.service = backends[out.default_backend].service;
+                }
+            }
+        }
+    }
+
+    void read_frontend_tls(const at& v, frontend_tls& out) {
+        out.origin = {file_, line_of(v.mark), v.mark.column + 1, v.path};
+        if (!expect_map(v)) {
+            return;
+        }
+        const std::initializer_list<std::string_view> keys{
+            "bind",         "certificates",    "unknown_sni",     "min_version", "ciphers",
+            "ciphersuites", "session_tickets", "session_timeout", "hsts"};
+        auto seen = walk_map(v, keys, [&](std::string_view key, const at& value) {
+            if (key == "bind") {
+                read_binds(value, out.bind);
+            } else if (key == "certificates") {
+                read_list(value, "certificate", out.certificates,
+                          [&](const at& item, certificate_files& c, std::size_t) {
+                              read_certificate_files(item, c);
+                          });
+            } else if (key == "unknown_sni") {
+                std::string text;
+                if (read_string(value, text)) {
+                    if (text == "default") {
+                        out.on_unknown_sni = frontend_tls::unknown_sni::serve_default;
+                    } else if (text == "refuse") {
+                        out.on_unknown_sni = frontend_tls::unknown_sni::refuse;
+                    } else {
+                        error(value, "expected default or refuse, got '" + text + "'");
+                    }
+                }
+            } else if (key == "min_version") {
+                read_tls_version(value, out.min_version);
+            } else if (key == "ciphers") {
+                read_cipher_list(value, out.ciphers);
+            } else if (key == "ciphersuites") {
+                read_cipher_list(value, out.ciphersuites);
+            } else if (key == "session_tickets") {
+                read_bool(value, out.session_tickets);
+            } else if (key == "session_timeout") {
+                read_duration(value, false, out.session_timeout);
+            } else {
+                read_hsts(value, out.hsts.emplace());
+            }
+        });
+        require(v, seen, "bind", "the addresses served over TLS");
+        require(v, seen, "certificates");
+    }
+
+    // Opened and checked by tls/ (config/ links no OpenSSL), which reports at `origin`.
+    void read_certificate_files(const at& v, certificate_files& out) {
+        out.origin = {file_, line_of(v.mark), v.mark.column + 1, v.path};
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen = walk_map(v, {"cert", "key"}, [&](std::string_view key, const at& value) {
+            std::string& path = key == "cert" ? out.cert : out.key;
+            if (read_string(value, path) && path.empty()) {
+                error(value, "expected a file name, got an empty string");
+            }
+        });
+        require(v, seen, "cert", "a PEM file with the certificate and its chain");
+    }
+
+    void read_tls_version(const at& v, tls_version& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return;
+        }
+        if (text == "1.2") {
+            out = tls_version::tls1_2;
+        } else if (text == "1.3") {
+            out = tls_version::tls1_3;
+        } else {
+            error(v, "expected \"1.2\" or \"1.3\" (TLS 1.0 and 1.1 are not offered), got '" + text +
+                         "'");
+        }
+    }
+
+    // OpenSSL's syntax, checked by tls/ when the context is built.
+    void read_cipher_list(const at& v, std::string& out) {
+        if (read_string(v, out) && out.empty()) {
+            error(v, "expected a cipher list, got an empty string (leave the key out for the "
+                     "default)");
+        }
+    }
+
+    void read_hsts(const at& v, struct hsts& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"max_age", "include_subdomains", "preload"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "max_age") {
+                         read_integer(value, 0, 2 * 31536000, out.max_age_seconds);
+                     } else if (key == "include_subdomains") {
+                         read_bool(value, out.include_subdomains);
+                     } else {
+                         read_bool(value, out.preload);
+                     }
+                 });
+        // The preload list takes only what it can keep (hstspreload.org's requirements).
+        if (out.preload && (!out.include_subdomains || out.max_age_seconds < 31536000)) {
+            error(v, "preload needs include_subdomains: true and max_age of at least 31536000 "
+                     "(one year), as the HSTS preload list requires");
+        }
+    }
+
+    void read_redirect(const at& v, struct redirect& out) {
+        if (!expect_map(v)) {
+            return;
+        }
+        auto seen =
+            walk_map(v, {"scheme", "code", "port"}, [&](std::string_view key, const at& value) {
+                if (key == "scheme") {
+                    if (read_string(value, out.scheme) && out.scheme != "https") {
+                        error(value, "only https is supported, got '" + out.scheme + "'");
+                    }
+                } else if (key == "code") {
+                    std::uint64_t code = 0;
+                    if (read_integer(value, 300, 399, code)) {
+                        if (code != 301 && code != 302 && code != 303 && code != 307 &&
+                            code != 308) {
+                            error(value, "expected 301, 302, 303, 307 or 308, got " +
+                                             std::to_string(code));
+                        }
+                        out.code = static_cast<int>(code);
+                    }
+                } else {
+                    std::uint64_t port = 0;
+                    if (read_integer(value, 1, 65535, port)) {
+                        out.port = static_cast<std::uint16_t>(port);
+                    }
+                }
+            });
+        require(v, seen, "scheme");
     }
 
     // Ten million connections need twenty million descriptors, twenty times Linux's default
@@ -1659,7 +1814,7 @@ private:
         }
         bool resolved = false;
         auto seen = walk_map(
-            v, {"host", "path_prefix", "backend", "service"},
+            v, {"host", "path_prefix", "backend", "service", "redirect"},
             [&](std::string_view key, const at& value) {
                 if (key == "host") {
                     std::string text;
@@ -1687,11 +1842,17 @@ private:
                     out.path_prefix = std::move(text);
                 } else if (key == "backend") {
                     resolved = resolve_backend(value, out.backend);
+                } else if (key == "redirect") {
+                    read_redirect(value, out.redirect.emplace());
                 } else {
                     read_name(value, out.service);
                 }
             });
-        require(v, seen, "backend");
+        if (out.redirect && std::find(seen.begin(), seen.end(), "backend") == seen.end()) {
+            out.backend = no_backend; // the frontend's default_backend, once it is known
+        } else {
+            require(v, seen, "backend");
+        }
         if (std::find(seen.begin(), seen.end(), "host") == seen.end() &&
             std::find(seen.begin(), seen.end(), "path_prefix") == seen.end()) {
             error(v, "a route needs host, path_prefix or both (unmatched requests already go to "

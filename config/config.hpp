@@ -131,6 +131,7 @@ struct frontend_tls {
     bool session_tickets = true;
     duration session_timeout{300000}; // lifetime of a resumable session (ticket or cache)
     std::optional<struct hsts> hsts;
+    struct origin origin; // of the `tls` map
 };
 
 // TLS to a backend's servers (re-encryption), for its requests and its health checks.
@@ -150,7 +151,8 @@ struct backend_tls {
 // (HAProxy's `http-request redirect scheme https`); requests over TLS go on.
 struct redirect {
     std::string scheme = "https";
-    int code = 301; // 301, 302, 307 or 308
+    int code = 301;         // 301, 302, 303, 307 or 308
+    std::uint16_t port = 0; // in the Location; 0: none, the scheme's own (443)
     bool operator==(const redirect&) const = default;
 };
 

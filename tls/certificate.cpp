@@ -189,14 +189,20 @@ void certificate::use_in(SSL_CTX* context) const {
     }
 }
 
-bool covers(const std::vector<std::string>& names, const std::string& name) {
+bool covers(const std::vector<std::string>& names, std::string_view name) {
+    const auto same = [](std::string_view lower, std::string_view any) {
+        return lower.size() == any.size() &&
+               std::equal(lower.begin(), lower.end(), any.begin(), [](char l, char a) {
+                   return l == static_cast<char>(std::tolower(static_cast<unsigned char>(a)));
+               });
+    };
     const auto dot = name.find('.');
     for (const auto& candidate : names) {
-        if (candidate == name) {
+        if (same(candidate, name)) {
             return true;
         }
-        if (candidate.starts_with("*.") && dot != std::string::npos && dot > 0 &&
-            std::string_view(candidate).substr(1) == std::string_view(name).substr(dot)) {
+        if (candidate.starts_with("*.") && dot != std::string_view::npos && dot > 0 &&
+            same(std::string_view(candidate).substr(1), name.substr(dot))) {
             return true;
         }
     }

@@ -6,12 +6,27 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // TLS for fulcrum: certificates, the frontends' server contexts, the backends' client contexts
 // (docs/tls.md). No sockets: proxy/ and health/ put these contexts on their streams.
 namespace fulcrum::tls {
+
+// A TLS setting that cannot be used, and where it was written.
+class setting_error : public std::runtime_error {
+public:
+    setting_error(config::origin where, const std::string& message)
+        : std::runtime_error(message), where_(std::move(where)) {}
+    config::diagnostic diagnostic() const {
+        return {where_.file, where_.line, where_.column, where_.path, what()};
+    }
+
+private:
+    config::origin where_;
+};
 
 enum class key_type { rsa, ecdsa, other };
 const char* name_of(key_type key); // "rsa", "ecdsa", "other"
@@ -58,9 +73,9 @@ private:
     time_point not_after_;
 };
 
-// Whether `name` (lower-case, from SNI) is one the certificate names, "*.example.com" matching
+// Whether `name` (from SNI, any case) is one of `names` (lower-case), "*.example.com" matching
 // exactly one label in front of example.com, as RFC 6125 allows.
-bool covers(const std::vector<std::string>& names, const std::string& name);
+bool covers(const std::vector<std::string>& names, std::string_view name);
 
 // "2027-03-01 12:00:00 UTC"
 std::string utc_text(certificate::time_point when);

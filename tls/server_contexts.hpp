@@ -1,0 +1,56 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "tls/certificate.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fulcrum::tls {
+
+// The TLS side of one frontend, built from its `tls` settings: one OpenSSL context per group of
+// certificates for the same names (an RSA and an ECDSA certificate for example.com share one,
+// and the client's signature algorithms choose between them), the first group's being the
+// default. Every handshake starts on the default context; the client's SNI moves it to the
+// group that names it. Immutable once built and shared by the workers (SSL_new from a shared
+// SSL_CTX is thread-safe); a reload builds a new one, and the connections of the old one keep
+// it alive through OpenSSL's reference counts.
+class server_contexts {
+public:
+    struct installed {
+        std::string name; // the certificate's primary name
+        key_type key;
+        certificate::time_point not_before;
+        certificate::time_point not_after;
+        config::origin origin; // of its setting
+    };
+
+    // Loads every certificate. Throws setting_error naming the setting (its origin) and
+    // what is wrong: a certificate that cannot be loaded, a second certificate of the same key
+    // type for the same names, a cipher list OpenSSL does not take.
+    explicit server_contexts(const config::frontend_tls& settings);
+
+    // Where every handshake starts. Keep this object alive until the handshake is over: the
+    // SNI callback refers to it.
+    boost::asio::ssl::context& initial() const { return *groups_.front().context; }
+    const std::vector<installed>& certificates() const { return installed_; }
+
+private:
+    struct group {
+        std::vector<std::string> names;
+        std::vector<key_type> keys;
+        std::unique_ptr<boost::asio::ssl::context> context;
+    };
+
+    static int on_server_name(SSL* ssl, int* alert, void* self);
+    void configure(SSL_CTX* context, const config::frontend_tls& settings) const;
+
+    std::vector<group> groups_;
+    std::vector<installed> installed_;
+    bool refuse_unknown_;
+};
+
+} // namespace fulcrum::tls
