@@ -1,4 +1,5 @@
 #include "app/admin.hpp"
+#include "app/certificates.hpp"
 #include "app/failover_agent.hpp"
 #include "app/health_command.hpp"
 #include "app/reserved_ip_command.hpp"
@@ -17,6 +18,7 @@
 #include "sli/meter.hpp"
 #include "sli/service_windows.hpp"
 #include "sli/slo_exposition.hpp"
+#include "tls/check.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -237,6 +239,34 @@ const char* stop_signal_name(int signal) {
     return signal == SIGTERM ? "SIGTERM" : "SIGINT";
 }
 
+// SIGHUP: the certificates are read again from their files; new handshakes get them,
+// established connections keep theirs. Until the configuration can be reloaded (issue 14),
+// nothing else is.
+asio::awaitable<void> reload_on_signal(asio::signal_set& signals, certificates& tls,
+                                       proxy::engine& engine) {
+    for (;;) {
+        boost::system::error_code ec;
+        co_await signals.async_wait(base::with(ec));
+        if (ec) {
+            co_return;
+        }
+        const auto errors = tls.reload();
+        for (const auto& e : errors) {
+            base::log("SIGHUP: certificates not reloaded, the previous ones stay: " +
+                      e.to_string());
+        }
+        if (errors.empty() && tls.count() == 0) {
+            base::log("SIGHUP: no frontend has TLS certificates to reload; the configuration is "
+                      "not reloaded (restart fulcrum to apply a changed configuration)");
+        } else if (errors.empty()) {
+            engine.replace_certificates(tls.current());
+            base::logf("SIGHUP: %zu TLS certificates reloaded from their files (the rest of the "
+                       "configuration is not reloaded: restart fulcrum to apply it)",
+                       tls.count());
+        }
+    }
+}
+
 // SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop. A
 // second one during the drain cuts it short: the operator has decided not to wait. The SLI
 // windows are saved either way, once the control thread has stopped (serve()).
@@ -297,12 +327,20 @@ int serve(const config::config& cfg) {
     sli::meter meter(rt->cfg, threads);
     health::server_states states(rt->cfg);
     const auto plan = proxy::plan_descriptors(rt->cfg, threads, proxy::raise_descriptor_limit());
-    proxy::engine engine(rt, meter, states, threads, plan);
+    std::optional<certificates> tls_certificates;
+    try {
+        tls_certificates.emplace(rt->cfg);
+    } catch (const tls::setting_error& e) {
+        base::log(e.diagnostic().to_string());
+        return 1;
+    }
+    proxy::engine engine(rt, meter, states, threads, plan, tls_certificates->current());
     asio::io_context control(1);
     // Caught from here on: SIGTERM during the start drains as soon as serving begins.
     asio::signal_set stop_signals(control, SIGTERM, SIGINT);
     asio::signal_set logged_signals(control);
     add_logged_signals(logged_signals);
+    asio::signal_set reload_signals(control, SIGHUP);
     health::checker checker(control, rt->cfg, states);
     sli::service_windows sli_windows(meter, rt->cfg.slo);
     std::unique_ptr<sli_state> state;
@@ -316,7 +354,7 @@ int serve(const config::config& cfg) {
             std::make_shared<sli::meter_collectable>(rt->cfg, meter),
             std::make_shared<sli::slo_collectable>(meter, sli_windows,
                                                    [] { return sli::wall_clock::now(); }),
-            checker.metrics(), engine.metrics()};
+            checker.metrics(), engine.metrics(), tls_certificates->metrics()};
         // Loaded before anything is counted or ticked.
         if (const auto dir = state_dir_of(cfg.global, std::getenv("STATE_DIRECTORY"))) {
             state = std::make_unique<sli_state>(*dir, cfg.global.state_interval);
@@ -350,8 +388,9 @@ int serve(const config::config& cfg) {
         return 1;
     }
     for (const auto& l : engine.listeners()) {
-        base::logf("frontend %s listening on %s:%u", l.frontend.c_str(),
-                   l.address.address().to_string().c_str(), l.address.port());
+        base::logf("frontend %s listening on %s:%u%s", l.frontend.c_str(),
+                   l.address.address().to_string().c_str(), l.address.port(),
+                   l.tls ? " with TLS" : "");
     }
     const auto admin_address = admin->local_endpoint();
     base::logf("admin listening on %s:%u", admin_address.address().to_string().c_str(),
@@ -370,6 +409,8 @@ int serve(const config::config& cfg) {
         failover->start();
     }
     asio::co_spawn(control, log_signals(logged_signals), asio::detached);
+    asio::co_spawn(control, reload_on_signal(reload_signals, *tls_certificates, engine),
+                   asio::detached);
     asio::co_spawn(control,
                    shut_down_on_signal(control, stop_signals, engine, *api, *admin, checker,
                                        failover.get(), cfg.global.shutdown_grace),
@@ -417,6 +458,21 @@ int main(int argc, char** argv) {
         const auto verdict = check_node_health(loaded.value, opts.timeout);
         std::printf("%s\n", verdict.line.c_str());
         return verdict.code;
+    }
+    // What a start would refuse, and what it would serve though it is wrong.
+    const auto tls_findings = tls::check(loaded.value, std::chrono::system_clock::now());
+    for (const auto& warning : tls_findings.warnings) {
+        auto located = warning;
+        located.message = "warning: " + located.message;
+        std::fprintf(stderr, "%s\n", located.to_string().c_str());
+    }
+    for (const auto& error : tls_findings.errors) {
+        std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    }
+    if (!tls_findings.errors.empty()) {
+        base::logf("%s: %zu error%s", opts.config_path.c_str(), tls_findings.errors.size(),
+                   tls_findings.errors.size() == 1 ? "" : "s");
+        return 1;
     }
     if (opts.check) {
         std::printf("%s: configuration is valid\n", opts.config_path.c_str());

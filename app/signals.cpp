@@ -16,14 +16,11 @@ struct logged_signal {
     std::string_view line;
 };
 
-// The meanings nginx gives SIGHUP (reload) and SIGUSR1 (reopen the logs) are kept for when
-// fulcrum has them; SIGUSR2 (nginx: upgrade the binary) and SIGQUIT (nginx: graceful stop)
-// are ignored rather than given a second way to stop, so that a stray Ctrl-\ or a script
-// written for another server cannot take the load balancer down.
+// SIGHUP reloads the certificates (app/main.cpp). The meaning nginx gives SIGUSR1 (reopen the
+// logs) is kept for when fulcrum has an access log; SIGUSR2 (nginx: upgrade the binary) and SIGQUIT
+// (nginx: graceful stop) are ignored rather than given a second way to stop, so that a stray
+// Ctrl-\ or a script written for another server cannot take the load balancer down.
 constexpr logged_signal logged[] = {
-    {SIGHUP,
-     "SIGHUP: reloading the configuration is not supported yet; ignored (restart fulcrum to "
-     "apply a changed configuration)"},
     {SIGUSR1, "SIGUSR1: there is no access log to reopen; ignored"},
     {SIGUSR2, "SIGUSR2: ignored (fulcrum has no binary upgrade: restart it to run a new binary)"},
     {SIGQUIT, "SIGQUIT: ignored (SIGTERM drains and stops fulcrum)"},
@@ -40,6 +37,7 @@ void add_logged_signals(boost::asio::signal_set& signals) {
 
 void ignore_signals() {
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
     for (const auto& s : logged) {
         std::signal(s.number, SIG_IGN);
     }

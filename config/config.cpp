@@ -1580,10 +1580,8 @@ private:
             }
         });
         require(v, seen, "name");
-        if (std::find(seen.begin(), seen.end(), "bind") == seen.end() &&
-            (!out.tls || out.tls->bind.empty())) {
-            error(v, "missing required key 'bind' (or tls.bind, for a frontend served over TLS "
-                     "only)");
+        if (!out.tls || out.tls->bind.empty()) {
+            require(v, seen, "bind");
         }
         require(v, seen, "default_backend", "requests that match no route are sent there");
         // A route that only redirects names no backend: its answers are metered in the

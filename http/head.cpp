@@ -206,7 +206,7 @@ void write_request_head(const message_head& request, const forward_options& opti
 // Always "HTTP/1.1", also to a 1.0 client: the version names what the sender supports, and the
 // framing has been chosen for the client already (RFC 9110 6.2).
 void write_response_head(const message_head& response, bool client_is_http10, bool keep_alive,
-                         std::string& out) {
+                         std::string& out, std::string_view added) {
     out.clear();
     out.append("HTTP/1.1 ");
     append_status(out, response.status());
@@ -219,9 +219,47 @@ void write_response_head(const message_head& response, bool client_is_http10, bo
             append_header(out, h.name, h.value);
         }
     }
+    out.append(added);
     if (response.upgrade()) {
         out.append("Connection: upgrade\r\n");
     } else if (!keep_alive) {
+        out.append("Connection: close\r\n");
+    } else if (client_is_http10) {
+        out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+}
+
+void write_redirect(int code, std::string_view scheme, std::string_view host, std::uint16_t port,
+                    std::string_view target, bool client_is_http10, bool keep_alive,
+                    std::string& out) {
+    if (!target.starts_with('/')) {
+        const auto authority = target.find("://");
+        const auto path = authority == std::string_view::npos ? std::string_view::npos
+                                                              : target.find('/', authority + 3);
+        target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+    const std::string_view reason = code == 301   ? "Moved Permanently"
+                                    : code == 302 ? "Found"
+                                    : code == 303 ? "See Other"
+                                    : code == 307 ? "Temporary Redirect"
+                                                  : "Permanent Redirect";
+    out.clear();
+    out.append("HTTP/1.1 ");
+    append_status(out, code);
+    out.push_back(' ');
+    out.append(reason);
+    out.append("\r\nLocation: ");
+    out.append(scheme);
+    out.append("://");
+    out.append(host);
+    if (port != 0) {
+        out.push_back(':');
+        out.append(std::to_string(port));
+    }
+    out.append(target);
+    out.append("\r\nContent-Length: 0\r\n");
+    if (!keep_alive) {
         out.append("Connection: close\r\n");
     } else if (client_is_http10) {
         out.append("Connection: keep-alive\r\n");

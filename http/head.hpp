@@ -114,9 +114,18 @@ void write_request_head(const message_head& request, const forward_options& opti
 // Serialises the response head sent to a client into `out` (cleared first): the server's
 // status line, hop-by-hop headers removed, and "Connection: close" when `keep_alive` is false,
 // or "Connection: keep-alive" for a 1.0 client that stays connected. A 101 keeps its Upgrade
-// header and says "Connection: upgrade".
+// header and says "Connection: upgrade". `added`: header lines of fulcrum's own (each ending
+// in CRLF), written after the server's.
 void write_response_head(const message_head& response, bool client_is_http10, bool keep_alive,
-                         std::string& out);
+                         std::string& out, std::string_view added = {});
+
+// A redirect of fulcrum's own into `out` (cleared first): `code` with its reason, Location
+// `scheme`://`host`[:`port`] followed by the target's path and query (an absolute-form
+// target's authority dropped; "*" becomes "/"), no body, and the Connection header as for a
+// response (`keep_alive`, HTTP/1.0 client).
+void write_redirect(int code, std::string_view scheme, std::string_view host, std::uint16_t port,
+                    std::string_view target, bool client_is_http10, bool keep_alive,
+                    std::string& out);
 
 // A complete response of fulcrum's own: 400, 408, 413, 414, 431, 500, 502, 503, 504. Short
 // text body, Content-Length, and Connection: close when `close` is set. Unknown statuses give

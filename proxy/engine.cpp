@@ -63,11 +63,11 @@ private:
 } // namespace
 
 engine::engine(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-               std::size_t threads, const descriptor_plan& plan)
+               std::size_t threads, const descriptor_plan& plan, const certificates& tls)
     : limit_(plan.maxconn, plan.frontend_maxconn) {
     for (std::size_t i = 0; i < threads; ++i) {
         workers_.push_back(
-            std::make_unique<worker>(rt, meter, states, limit_, plan.pool_idle_per_worker, i));
+            std::make_unique<worker>(rt, meter, states, limit_, plan.pool_idle_per_worker, i, tls));
         limit_.add_waker([w = workers_.back().get()] { w->wake_acceptors(); });
     }
 }
@@ -78,20 +78,34 @@ engine::~engine() {
 
 void engine::listen() {
     const auto& frontends = workers_.front()->rt().cfg.frontends;
+    const auto listen_on = [&](std::size_t f, const config::endpoint& address, bool tls) {
+        // The first worker resolves a port 0 bind; the others share the port it got.
+        auto bound = to_tcp(address);
+        try {
+            for (auto& w : workers_) {
+                bound = w->bind(f, bound, tls);
+            }
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("frontend " + frontends[f].name + ": cannot listen on " +
+                                     address.to_string() + ": " + e.code().message());
+        }
+        listeners_.push_back({frontends[f].name, bound, tls});
+    };
     for (std::size_t f = 0; f < frontends.size(); ++f) {
         for (const auto& address : frontends[f].bind) {
-            // The first worker resolves a port 0 bind; the others share the port it got.
-            auto bound = to_tcp(address);
-            try {
-                for (auto& w : workers_) {
-                    bound = w->bind(f, bound);
-                }
-            } catch (const boost::system::system_error& e) {
-                throw std::runtime_error("frontend " + frontends[f].name + ": cannot listen on " +
-                                         address.to_string() + ": " + e.code().message());
-            }
-            listeners_.push_back({frontends[f].name, bound});
+            listen_on(f, address, false);
         }
+        if (frontends[f].tls) {
+            for (const auto& address : frontends[f].tls->bind) {
+                listen_on(f, address, true);
+            }
+        }
+    }
+}
+
+void engine::replace_certificates(const certificates& tls) {
+    for (auto& w : workers_) {
+        w->replace_certificates(tls);
     }
 }
 

@@ -4,6 +4,7 @@
 #include "proxy/connection_limit.hpp"
 #include "proxy/runtime.hpp"
 #include "sli/meter.hpp"
+#include "tls/server_contexts.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <prometheus/collectable.h>
@@ -27,11 +28,14 @@ public:
     struct listener {
         std::string frontend;
         boost::asio::ip::tcp::endpoint address; // the bound address (a port 0 bind resolved)
+        bool tls;
     };
+    // Per frontend, its TLS contexts; null for a frontend without `tls`.
+    using certificates = std::vector<std::shared_ptr<const tls::server_contexts>>;
 
     // `plan`: the connection limits and the pools' share of the descriptors.
     engine(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-           std::size_t threads, const descriptor_plan& plan);
+           std::size_t threads, const descriptor_plan& plan, const certificates& tls);
     ~engine();
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
@@ -47,6 +51,9 @@ public:
     void drain();
     // Ends every upgraded connection (the shutdown grace is over); each is metered as it ends.
     void end_tunnels();
+    // New TLS handshakes use these; connections already established keep theirs. From any
+    // thread.
+    void replace_certificates(const certificates& tls);
     // Client connections still open, over all workers.
     std::size_t open_connections() const { return limit_.open(); }
     void stop();

@@ -19,6 +19,21 @@ runtime::runtime(config::config c) : cfg(std::move(c)) {
         balancers.push_back(std::make_unique<balancer>(weights));
         server_addresses.push_back(std::move(addresses));
     }
+    for (const auto& frontend : cfg.frontends) {
+        std::string line;
+        if (frontend.tls && frontend.tls->hsts) {
+            const auto& hsts = *frontend.tls->hsts;
+            line = "Strict-Transport-Security: max-age=" + std::to_string(hsts.max_age_seconds);
+            if (hsts.include_subdomains) {
+                line += "; includeSubDomains";
+            }
+            if (hsts.preload) {
+                line += "; preload";
+            }
+            line += "\r\n";
+        }
+        hsts_headers.push_back(std::move(line));
+    }
 }
 
 route_match route_request(const config::frontend& frontend, std::string_view host,

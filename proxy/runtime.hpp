@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct runtime {
     config::config cfg;
     std::vector<std::unique_ptr<balancer>> balancers;                          // per backend
     std::vector<std::vector<boost::asio::ip::tcp::endpoint>> server_addresses; // per backend
+    // Per frontend: its Strict-Transport-Security header line (CRLF included) for responses
+    // over TLS; empty without tls.hsts.
+    std::vector<std::string> hsts_headers;
 };
 
 struct route_match {

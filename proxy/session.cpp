@@ -98,7 +98,9 @@ template <typename Stream>
 void session<Stream>::on_client_closed(void* self, const error_code& ec) {
     auto& s = *static_cast<session*>(self);
     const bool requests_waiting = s.current_ != nullptr && !s.current_->from_client.empty();
-    if (ec == asio::error::eof && (!s.request_keep_alive_ || requests_waiting)) {
+    // Over TLS a FIN without close_notify is a truncated stream: a FIN all the same.
+    const bool fin = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (fin && (!s.request_keep_alive_ || requests_waiting)) {
         s.half_closed_ = true;
         return;
     }
@@ -106,15 +108,26 @@ void session<Stream>::on_client_closed(void* self, const error_code& ec) {
     on_server_deadline(self);
 }
 
-template <typename Stream> asio::awaitable<void> session<Stream>::run() {
+template <typename Stream>
+asio::awaitable<void>
+session<Stream>::run(std::shared_ptr<const tls::server_contexts> certificates) {
     std::unique_ptr<exchange> x;
     try {
-        co_await serve_requests(x);
+        if constexpr (is_tls<Stream>) {
+            secured_ = co_await handshake();
+            certificates.reset();
+        }
+        if (secured_ || !is_tls<Stream>) {
+            co_await serve_requests(x);
+        }
     } catch (const std::exception& e) {
         failed(e);
         x.reset();
     }
     close_upstream();
+    if constexpr (is_tls<Stream>) {
+        co_await close_notify();
+    }
     if (linger_ && x) {
         co_await linger(x->from_client);
     }
@@ -213,6 +226,13 @@ asio::awaitable<typename session<Stream>::outcome> session<Stream>::serve(exchan
     const auto match = route_request(frontend_, request.host(), request.path());
     service_ = match.route == no_route ? meter.service_of_backend(match.backend)
                                        : meter.service_of_route(frontend_index_, match.route);
+    if constexpr (!is_tls<Stream>) {
+        const auto& route_redirect =
+            match.route == no_route ? frontend_.redirect : frontend_.routes[match.route].redirect;
+        if (const auto& to = route_redirect ? route_redirect : frontend_.redirect) {
+            co_return co_await redirect(x, *to, match.backend);
+        }
+    }
     co_return co_await exchange_with(x, match.backend);
 }
 
@@ -223,9 +243,11 @@ asio::awaitable<typename session<Stream>::outcome>
 session<Stream>::exchange_with(exchange& x, std::size_t backend) {
     const auto& request = x.request.head();
     request_keep_alive_ = request.keep_alive();
-    http::write_request_head(
-        request, {.forwardfor = frontend_.forwardfor, .client_address = client_address_},
-        x.head_out);
+    http::write_request_head(request,
+                             {.forwardfor = frontend_.forwardfor,
+                              .client_address = client_address_,
+                              .proto = is_tls<Stream> ? "https" : "http"},
+                             x.head_out);
     for (int attempt = 0;; ++attempt) {
         if (!co_await connect(backend, attempt == 0)) {
             co_return co_await answer(503, worker_.meter().target_of_backend(backend));
@@ -389,7 +411,15 @@ session<Stream>::relay_response(exchange& x, std::size_t backend) {
     const std::size_t server = upstream_->server;
     const auto target = worker_.meter().target_of_server(backend, server);
     const bool keep_client = request_keep_alive_ && !reply.close_delimited() && !worker_.draining();
-    http::write_response_head(reply, x.request.head().is_http10(), keep_client, x.head_out);
+    // HSTS on responses over TLS, unless the server sent its own.
+    std::string_view added;
+    if constexpr (is_tls<Stream>) {
+        added = worker_.rt().hsts_headers[frontend_index_];
+        if (!added.empty() && !reply.find("strict-transport-security").empty()) {
+            added = {};
+        }
+    }
+    http::write_response_head(reply, x.request.head().is_http10(), keep_client, x.head_out, added);
     auto from = server_side(backend);
     auto to = client_side();
     const auto relayed = co_await pump_body(from, to, x.response, x.from_server, x.head_out);
@@ -471,6 +501,28 @@ asio::awaitable<typename session<Stream>::outcome> session<Stream>::answer(int s
     co_return outcome::close;
 }
 
+// The request's body, if any, is not read: the connection closes after the answer.
+template <typename Stream>
+asio::awaitable<typename session<Stream>::outcome>
+session<Stream>::redirect(exchange& x, const config::redirect& to, std::size_t backend) {
+    const auto& request = x.request.head();
+    if (request.host().empty()) {
+        // No Host (HTTP/1.0): there is no URL to send the client to.
+        co_return co_await answer(400, worker_.meter().target_of_backend(backend));
+    }
+    const bool keep = request.keep_alive() && !request.has_body() && !worker_.draining();
+    http::write_redirect(to.code, to.scheme, request.host(), to.port, request.target(),
+                         request.is_http10(), keep, x.head_out);
+    auto client = client_side();
+    const auto failed = co_await client.write(asio::buffer(x.head_out));
+    if (failed) {
+        co_return client_gone();
+    }
+    record(worker_.meter().target_of_backend(backend), to.code);
+    linger_ = !keep;
+    co_return keep ? outcome::keep_alive : outcome::close;
+}
+
 // The client may still be sending the request we refused. Closing with unread bytes would
 // reset the connection and could destroy our answer before the client read it, so stop
 // sending, then read and discard for a moment, as nginx's lingering close does.
@@ -479,7 +531,18 @@ template <typename Stream> asio::awaitable<void> session<Stream>::linger(byte_bu
     client_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
     client_deadline_.arm(linger_time);
     std::size_t discarded = 0;
-    while (discarded < linger_bytes && !co_await reader_.read(scratch)) {
+    while (discarded < linger_bytes) {
+        error_code ec;
+        if constexpr (is_tls<Stream>) {
+            // After the close_notify: the bytes are discarded unread, as TCP brought them.
+            scratch.commit(
+                co_await client_.next_layer().async_read_some(scratch.writable(), base::with(ec)));
+        } else {
+            ec = co_await reader_.read(scratch);
+        }
+        if (ec) {
+            break;
+        }
         discarded += scratch.readable().size();
         scratch.clear();
     }
@@ -533,5 +596,6 @@ template <typename Stream> void session<Stream>::close_upstream() {
 }
 
 template class session<tcp::socket>;
+template class session<tls_stream>;
 
 } // namespace fulcrum::proxy::detail

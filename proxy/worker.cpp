@@ -26,7 +26,8 @@ namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-using client_session = detail::session<tcp::socket>;
+using plain_session = detail::session<tcp::socket>;
+using tls_session = detail::session<detail::tls_stream>;
 
 // Memory unused for this long is given back (docs/architecture.md, "Memory").
 constexpr unsigned memory_period_ticks = 3;
@@ -36,18 +37,19 @@ constexpr std::size_t trim_threshold_bytes = 256 * 1024;
 } // namespace
 
 worker::worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-               connection_limit& limit, std::size_t pool_idle, std::size_t index)
-    : runtime_(std::move(rt)), meter_(meter), shard_(meter.shard_at(index)), states_(states),
-      limit_(limit), pool_(runtime_->cfg, pool_idle),
+               connection_limit& limit, std::size_t pool_idle, std::size_t index,
+               std::vector<std::shared_ptr<const tls::server_contexts>> tls)
+    : runtime_(std::move(rt)), tls_(std::move(tls)), meter_(meter), shard_(meter.shard_at(index)),
+      states_(states), limit_(limit), pool_(runtime_->cfg, pool_idle),
       free_exchanges_(runtime_->cfg.frontends.size()), metering_(runtime_->cfg.global.metering) {}
 
 worker::~worker() {
     stop();
 }
 
-tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address) {
+tcp::endpoint worker::bind(std::size_t frontend, const tcp::endpoint& address, bool tls) {
     auto a = std::make_unique<acceptor>(
-        acceptor{frontend, tcp::acceptor(context_), asio::steady_timer(context_)});
+        acceptor{frontend, tls, tcp::acceptor(context_), asio::steady_timer(context_)});
     a->socket.open(address.protocol());
     a->socket.set_option(tcp::acceptor::reuse_address(true));
     a->socket.set_option(reuse_port(true));
@@ -90,7 +92,7 @@ asio::awaitable<void> worker::accept_loop(acceptor& a) {
             if (!limit_.try_take(a.frontend) && !co_await wait_for_slot(a)) {
                 co_return;
             }
-            spawn_session(a.frontend, std::move(socket), peer);
+            spawn_session(a, std::move(socket), peer);
             if (burst == 64) {
                 break;
             }
@@ -150,12 +152,26 @@ void worker::wake_acceptors() {
     });
 }
 
-void worker::spawn_session(std::size_t frontend, tcp::socket socket, const tcp::endpoint& peer) {
-    auto s = std::make_shared<client_session>(*this, std::move(socket), peer, frontend);
-    sessions_.push_back(*s);
+void worker::spawn_session(const acceptor& a, tcp::socket socket, const tcp::endpoint& peer) {
     // The session lives as long as its coroutine: the completion handler holds it.
-    auto& session = *s;
-    asio::co_spawn(context_, session.run(), asio::consign(asio::detached, std::move(s)));
+    const auto start = [&](auto s, std::shared_ptr<const tls::server_contexts> contexts) {
+        sessions_.push_back(*s);
+        auto& session = *s;
+        asio::co_spawn(context_, session.run(std::move(contexts)),
+                       asio::consign(asio::detached, std::move(s)));
+    };
+    if (!a.tls) {
+        start(std::make_shared<plain_session>(*this, std::move(socket), peer, a.frontend), nullptr);
+        return;
+    }
+    const auto& contexts = tls_[a.frontend];
+    start(std::make_shared<tls_session>(
+              *this, detail::tls_stream(std::move(socket), contexts->initial()), peer, a.frontend),
+          contexts);
+}
+
+void worker::replace_certificates(std::vector<std::shared_ptr<const tls::server_contexts>> tls) {
+    asio::post(context_, [this, tls = std::move(tls)]() mutable { tls_ = std::move(tls); });
 }
 
 asio::awaitable<void> worker::housekeeping() {

@@ -33,6 +33,9 @@ bool exported_from_start(int status) {
 meter_collectable::meter_collectable(const config::config& cfg, const meter& source)
     : meter_(source) {
     for (const auto& frontend : cfg.frontends) {
+        if (frontend.tls) {
+            tls_frontends_.push_back(frontend_names_.size());
+        }
         frontend_names_.push_back(frontend.name);
     }
     for (const auto& backend : cfg.backends) {
@@ -130,8 +133,47 @@ std::vector<prometheus::MetricFamily> meter_collectable::Collect() const {
             }
         }
     }
-    return {std::move(requests),  std::move(errors),   std::move(aborted), std::move(latency),
-            std::move(frontends), std::move(backends), std::move(tunnels)};
+    std::vector<prometheus::MetricFamily> families{
+        std::move(requests),  std::move(errors),   std::move(aborted), std::move(latency),
+        std::move(frontends), std::move(backends), std::move(tunnels)};
+    add_tls_families(families);
+    return families;
+}
+
+void meter_collectable::add_tls_families(std::vector<prometheus::MetricFamily>& out) const {
+    if (tls_frontends_.empty()) {
+        return;
+    }
+    prometheus::MetricFamily handshakes{
+        "fulcrum_tls_handshakes_total",
+        "TLS handshakes completed, by frontend, protocol version and whether the session was "
+        "resumed.",
+        prometheus::MetricType::Counter,
+        {}};
+    prometheus::MetricFamily failures{
+        "fulcrum_tls_handshake_failures_total",
+        "TLS handshakes that failed, by frontend and reason; connections, not requests: not in "
+        "the SLI.",
+        prometheus::MetricType::Counter,
+        {}};
+    for (const std::size_t f : tls_frontends_) {
+        for (const bool tls13 : {false, true}) {
+            for (const bool resumed : {false, true}) {
+                handshakes.metric.push_back(
+                    counter({{"frontend", frontend_names_[f]},
+                             {"version", std::string(tls_version_names[tls13])},
+                             {"resumed", resumed ? "true" : "false"}},
+                            meter_.tls_handshakes_total(f, tls13, resumed)));
+            }
+        }
+        for (std::size_t r = 0; r < tls_failure_names.size(); ++r) {
+            failures.metric.push_back(counter(
+                {{"frontend", frontend_names_[f]}, {"reason", std::string(tls_failure_names[r])}},
+                meter_.tls_failures_total(f, static_cast<tls_failure>(r))));
+        }
+    }
+    out.push_back(std::move(handshakes));
+    out.push_back(std::move(failures));
 }
 
 } // namespace fulcrum::sli

@@ -17,6 +17,8 @@ namespace fulcrum::sli {
 //   fulcrum_http_request_duration_seconds{service} (histogram)
 //   fulcrum_frontend_http_responses_total{frontend, code}
 //   fulcrum_backend_http_responses_total{backend, server, code}
+//   fulcrum_tls_handshakes_total{frontend, version, resumed} and
+//   fulcrum_tls_handshake_failures_total{frontend, reason}, for frontends with TLS, from 0
 // where server is "<NOSRV>" (as HAProxy writes it) for answers fulcrum gave without a server.
 // Only codes that occurred are listed.
 class meter_collectable : public prometheus::Collectable {
@@ -31,8 +33,11 @@ private:
         std::string server;
     };
 
+    void add_tls_families(std::vector<prometheus::MetricFamily>& out) const;
+
     const meter& meter_;
     std::vector<std::string> frontend_names_;
+    std::vector<std::size_t> tls_frontends_;
     std::vector<target_labels> targets_;
 };
 

@@ -31,6 +31,8 @@ meter::shard::shard(const meter& owner, std::size_t frontends, std::size_t targe
       target_counts_(zeroed(targets * status_slots)),
       service_counts_(zeroed(services * status_slots)), aborted_(zeroed(services)),
       tunnels_opened_(zeroed(frontends)), tunnels_closed_(zeroed(frontends)),
+      tls_handshakes_(zeroed(frontends * 4)),
+      tls_failures_(zeroed(frontends * tls_failure_names.size())),
       latency_counts_(zeroed(services * (owner.latency_bounds_.size() + 1))),
       latency_sum_ns_(zeroed(services)), fast_(zeroed(services)) {}
 
@@ -61,6 +63,15 @@ std::uint64_t meter::shard::tunnels_opened(std::size_t frontend) const {
 
 std::uint64_t meter::shard::tunnels_closed(std::size_t frontend) const {
     return tunnels_closed_[frontend].load(std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::tls_handshakes(std::size_t frontend, bool tls13, bool resumed) const {
+    return tls_handshakes_[(frontend * 2 + tls13) * 2 + resumed].load(std::memory_order_relaxed);
+}
+
+std::uint64_t meter::shard::tls_failures(std::size_t frontend, tls_failure reason) const {
+    return tls_failures_[frontend * tls_failure_names.size() + static_cast<std::size_t>(reason)]
+        .load(std::memory_order_relaxed);
 }
 
 std::uint64_t meter::shard::frontend_count(std::size_t frontend, int status) const {
@@ -134,6 +145,15 @@ std::uint64_t meter::tunnels_open(std::size_t frontend) const {
     const auto opened =
         sum_over(shards_, [&](const shard& s) { return s.tunnels_opened(frontend); });
     return opened >= closed ? opened - closed : 0;
+}
+
+std::uint64_t meter::tls_handshakes_total(std::size_t frontend, bool tls13, bool resumed) const {
+    return sum_over(shards_,
+                    [&](const shard& s) { return s.tls_handshakes(frontend, tls13, resumed); });
+}
+
+std::uint64_t meter::tls_failures_total(std::size_t frontend, tls_failure reason) const {
+    return sum_over(shards_, [&](const shard& s) { return s.tls_failures(frontend, reason); });
 }
 
 std::uint64_t meter::frontend_total(std::size_t frontend, int status) const {

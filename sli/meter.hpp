@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // The edge meter: every response a frontend sends is counted once, by the worker that sent it,
@@ -28,6 +29,24 @@ inline constexpr std::array<std::chrono::nanoseconds, 11> default_latency_bounds
     std::chrono::milliseconds(50),  std::chrono::milliseconds(100), std::chrono::milliseconds(250),
     std::chrono::milliseconds(500), std::chrono::seconds(1),        std::chrono::milliseconds(2500),
     std::chrono::seconds(5),        std::chrono::seconds(10)};
+
+// TLS handshakes of a frontend (docs/tls.md): completed ones by protocol version and whether
+// the session was resumed, failed ones by reason. They are connections, not requests: none of
+// them is in the SLI.
+inline constexpr std::array<std::string_view, 2> tls_version_names{"TLSv1.2", "TLSv1.3"};
+enum class tls_failure {
+    protocol_version, // no version both sides speak (a TLS 1.0 or 1.1 client)
+    no_shared_cipher,
+    unknown_sni,  // refused by `unknown_sni: refuse`
+    plain_http,   // an HTTP request sent to the TLS port
+    client_alert, // the client gave up, e.g. it does not trust the certificate
+    timeout,
+    closed, // the client closed or reset the connection during the handshake
+    other,
+};
+inline constexpr std::array<std::string_view, 8> tls_failure_names{
+    "protocol_version", "no_shared_cipher", "unknown_sni", "plain_http",
+    "client_alert",     "timeout",          "closed",      "other"};
 
 class meter {
 public:
@@ -72,6 +91,13 @@ public:
         // recorded once, when it closes.
         void record_tunnel_opened(std::size_t frontend) { bump(tunnels_opened_[frontend]); }
         void record_tunnel_closed(std::size_t frontend) { bump(tunnels_closed_[frontend]); }
+        void record_tls_handshake(std::size_t frontend, bool tls13, bool resumed) {
+            bump(tls_handshakes_[(frontend * 2 + tls13) * 2 + resumed]);
+        }
+        void record_tls_failure(std::size_t frontend, tls_failure reason) {
+            bump(tls_failures_[frontend * tls_failure_names.size() +
+                               static_cast<std::size_t>(reason)]);
+        }
 
         std::uint64_t frontend_count(std::size_t frontend, int status) const;
         std::uint64_t target_count(std::size_t target, int status) const;
@@ -79,6 +105,8 @@ public:
         std::uint64_t aborted_count(std::size_t service) const;
         std::uint64_t tunnels_opened(std::size_t frontend) const;
         std::uint64_t tunnels_closed(std::size_t frontend) const;
+        std::uint64_t tls_handshakes(std::size_t frontend, bool tls13, bool resumed) const;
+        std::uint64_t tls_failures(std::size_t frontend, tls_failure reason) const;
         // Responses in the latency bucket `bucket` (not cumulative; the last one is +Inf).
         std::uint64_t latency_count(std::size_t service, std::size_t bucket) const;
         std::uint64_t latency_sum_ns(std::size_t service) const;
@@ -101,6 +129,8 @@ public:
         std::unique_ptr<std::atomic<std::uint64_t>[]> aborted_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> tunnels_opened_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> tunnels_closed_;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> tls_handshakes_; // [frontend][1.3][resumed]
+        std::unique_ptr<std::atomic<std::uint64_t>[]> tls_failures_;   // [frontend][reason]
         std::unique_ptr<std::atomic<std::uint64_t>[]> latency_counts_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> latency_sum_ns_;
         std::unique_ptr<std::atomic<std::uint64_t>[]> fast_;
@@ -125,6 +155,8 @@ public:
     std::uint64_t aborted_total(std::size_t service) const;
     // Upgraded connections of the frontend open now, over every shard.
     std::uint64_t tunnels_open(std::size_t frontend) const;
+    std::uint64_t tls_handshakes_total(std::size_t frontend, bool tls13, bool resumed) const;
+    std::uint64_t tls_failures_total(std::size_t frontend, tls_failure reason) const;
     // Histogram of the edge latency per service: bucket upper bounds, counts per bucket
     // (not cumulative, the last for +Inf) and the sum, summed over every shard.
     const std::vector<std::chrono::nanoseconds>& latency_bounds() const { return latency_bounds_; }

@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
 #include <chrono>
@@ -16,6 +17,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+
+namespace fulcrum::tls {
+class server_contexts;
+}
 
 namespace fulcrum::proxy {
 class worker;
@@ -39,6 +45,10 @@ public:
     virtual void abandon() = 0;
 };
 
+// A client connection of a frontend's tls.bind.
+using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+template <typename Stream> inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 // One client connection, from accept to close, on one worker, over a client stream of type
 // `Stream` (a TCP socket; a TLS stream plugs in here). Its requests go through the phases of
 // phases.hpp in the order exchange() reads from top to bottom; the session adds what the
@@ -53,7 +63,9 @@ public:
     session(worker& owner, Stream client, const boost::asio::ip::tcp::endpoint& peer,
             std::size_t frontend);
 
-    boost::asio::awaitable<void> run();
+    // `certificates`: for a TLS session, what its handshake starts from (held until the
+    // handshake is over, since the SNI callback refers to it); null for a plain one.
+    boost::asio::awaitable<void> run(std::shared_ptr<const tls::server_contexts> certificates);
     void drain() override;
     void end_tunnel() override;
     void abandon() override;
@@ -66,6 +78,9 @@ private:
         bool reused;
     };
 
+    // TLS sessions (tls.cpp): the handshake, metered; the close_notify before the close.
+    boost::asio::awaitable<bool> handshake();
+    boost::asio::awaitable<void> close_notify();
     boost::asio::awaitable<void> serve_requests(std::unique_ptr<exchange>& x);
     // A serve_requests() that threw: see session.cpp.
     void failed(const std::exception& e);
@@ -83,6 +98,9 @@ private:
     boost::asio::awaitable<outcome> relay_tunnel(exchange& x, std::size_t backend);
     // Sends one of fulcrum's own answers; the connection is closed after it.
     boost::asio::awaitable<outcome> answer(int status, std::size_t target);
+    // A plain-HTTP request on a frontend or route with `redirect`: its https:// Location.
+    boost::asio::awaitable<outcome> redirect(exchange& x, const config::redirect& to,
+                                             std::size_t backend);
     boost::asio::awaitable<void> linger(byte_buffer& scratch);
 
     client_end<Stream> client_side();
@@ -122,8 +140,10 @@ private:
     bool busy_ = false;        // a request has arrived and is not answered yet
     bool linger_ = false;      // an own answer was sent: drain the client's bytes before closing
     bool in_tunnel_ = false;
+    bool secured_ = false; // a TLS session whose handshake succeeded
 };
 
 extern template class session<boost::asio::ip::tcp::socket>;
+extern template class session<tls_stream>;
 
 } // namespace fulcrum::proxy::detail

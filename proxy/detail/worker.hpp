@@ -8,6 +8,7 @@
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "sli/meter.hpp"
+#include "tls/server_contexts.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -31,12 +32,17 @@ class worker {
 public:
     // `limit` is shared by all workers; `pool_idle` bounds this worker's idle server
     // connections (descriptor_plan::pool_idle_per_worker).
+    // `tls`: per frontend, its TLS contexts (null without `tls`).
     worker(std::shared_ptr<const runtime> rt, sli::meter& meter, health::server_states& states,
-           connection_limit& limit, std::size_t pool_idle, std::size_t index);
+           connection_limit& limit, std::size_t pool_idle, std::size_t index,
+           std::vector<std::shared_ptr<const tls::server_contexts>> tls);
     ~worker();
 
+    // `tls`: the connections accepted there start with a TLS handshake.
     boost::asio::ip::tcp::endpoint bind(std::size_t frontend,
-                                        const boost::asio::ip::tcp::endpoint& address);
+                                        const boost::asio::ip::tcp::endpoint& address, bool tls);
+    // From any thread: the worker takes them on its own thread, for its next handshakes.
+    void replace_certificates(std::vector<std::shared_ptr<const tls::server_contexts>> tls);
     void start();
     void drain();
     // Ends every upgraded connection, so that each is metered before the worker stops.
@@ -78,6 +84,16 @@ public:
             shard_.record_tunnel_closed(frontend);
         }
     }
+    void tls_handshake(std::size_t frontend, bool tls13, bool resumed) {
+        if (metering_) {
+            shard_.record_tls_handshake(frontend, tls13, resumed);
+        }
+    }
+    void tls_failure(std::size_t frontend, sli::tls_failure reason) {
+        if (metering_) {
+            shard_.record_tls_failure(frontend, reason);
+        }
+    }
     upstream_pool& pool() { return pool_; }
     health::server_states& states() { return states_; }
     detail::deadline_queues& deadlines() { return deadlines_; }
@@ -89,6 +105,7 @@ public:
 private:
     struct acceptor {
         std::size_t frontend;
+        bool tls;
         boost::asio::ip::tcp::acceptor socket;
         // Waited on while the acceptor is paused at the connection limit; cancelled to wake it.
         boost::asio::steady_timer resume;
@@ -98,13 +115,15 @@ private:
     // Paused at the connection limit until a slot frees; false when the worker drains.
     boost::asio::awaitable<bool> wait_for_slot(acceptor& a);
     boost::asio::awaitable<void> accept_failed(acceptor& a, const boost::system::error_code& ec);
-    void spawn_session(std::size_t frontend, boost::asio::ip::tcp::socket socket,
+    void spawn_session(const acceptor& a, boost::asio::ip::tcp::socket socket,
                        const boost::asio::ip::tcp::endpoint& peer);
     boost::asio::awaitable<void> housekeeping();
     void release_surplus_memory();
     void begin_drain();
 
     std::shared_ptr<const runtime> runtime_;
+    // Per frontend; a session holds its frontend's until its handshake is over.
+    std::vector<std::shared_ptr<const tls::server_contexts>> tls_;
     sli::meter& meter_;
     sli::meter::shard& shard_;
     health::server_states& states_;

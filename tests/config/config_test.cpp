@@ -887,7 +887,7 @@ backends:
                   "t.yaml:9:16: frontends[0].routes[3].host: invalid host '*.example.com' "
                   "(expected an exact host name without a port, e.g. api.example.com)",
                   "t.yaml:10:48: frontends[0].routes[4].weight: unknown key 'weight' (valid "
-                  "keys: host, path_prefix, backend, service)",
+                  "keys: host, path_prefix, backend, service, redirect)",
               }));
 }
 

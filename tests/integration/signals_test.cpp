@@ -50,7 +50,7 @@ TEST_P(ignored_signal, is_logged_and_fulcrum_goes_on_serving) {
 INSTANTIATE_TEST_SUITE_P(
     signals, ignored_signal,
     ::testing::Values(
-        logged_signal{SIGHUP, "SIGHUP: reloading the configuration is not supported yet; ignored"},
+        logged_signal{SIGHUP, "SIGHUP: no frontend has TLS certificates to reload"},
         logged_signal{SIGUSR1, "SIGUSR1: there is no access log to reopen; ignored"},
         logged_signal{SIGUSR2, "SIGUSR2: ignored"}, logged_signal{SIGQUIT, "SIGQUIT: ignored"},
         logged_signal{SIGALRM, "SIGALRM: ignored"}),

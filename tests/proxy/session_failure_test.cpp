@@ -62,7 +62,7 @@ backends:
     fulcrum::sli::meter meter(rt->cfg, 1);
     fulcrum::health::server_states states(rt->cfg);
     fulcrum::proxy::engine engine(rt, meter, states, 1,
-                                  fulcrum::proxy::plan_descriptors(rt->cfg, 1, 4096));
+                                  fulcrum::proxy::plan_descriptors(rt->cfg, 1, 4096), {});
     engine.listen();
     engine.start();
     const auto port = engine.listeners().at(0).address.port();
