@@ -314,7 +314,7 @@ fulcrum_process::fulcrum_process(const std::string& yaml,
     }
     argv.insert(argv.end(), {FULCRUM_BINARY, "-c", (dir_.path() / "fulcrum.yaml").string()});
     proc_.emplace(argv, dir_.path() / "fulcrum.log");
-    const std::regex listening(R"(frontend (\S+) listening on [^ ]+:(\d+))");
+    const std::regex listening(R"(frontend (\S+) listening on [^ ]+:(\d+)( with TLS)?)");
     const std::regex admin(R"(admin listening on [^ ]+:(\d+))");
     const bool up = eventually([&] {
         const std::string text = proc_->log();
@@ -326,7 +326,8 @@ fulcrum_process::fulcrum_process(const std::string& yaml,
         ports_.clear();
         for (auto it = std::sregex_iterator(text.begin(), text.end(), listening);
              it != std::sregex_iterator(); ++it) {
-            ports_.emplace_back((*it)[1], static_cast<std::uint16_t>(std::stoi((*it)[2])));
+            ports_.push_back(
+                {(*it)[1], static_cast<std::uint16_t>(std::stoi((*it)[2])), (*it)[3].matched});
         }
         return true;
     });
@@ -338,12 +339,21 @@ fulcrum_process::fulcrum_process(const std::string& yaml,
 fulcrum_process::~fulcrum_process() = default;
 
 std::uint16_t fulcrum_process::port(const std::string& frontend) const {
-    for (const auto& [name, port] : ports_) {
-        if (name == frontend) {
-            return port;
+    return port_of(frontend, false);
+}
+
+std::uint16_t fulcrum_process::tls_port(const std::string& frontend) const {
+    return port_of(frontend, true);
+}
+
+std::uint16_t fulcrum_process::port_of(const std::string& frontend, bool tls) const {
+    for (const auto& l : ports_) {
+        if (l.frontend == frontend && l.tls == tls) {
+            return l.port;
         }
     }
-    throw std::runtime_error("no frontend " + frontend);
+    throw std::runtime_error("no " + std::string(tls ? "TLS " : "") + "listener of frontend " +
+                             frontend);
 }
 
 std::string config_yaml(const std::vector<server_entry>& servers, const config_options& options) {

@@ -162,7 +162,9 @@ public:
                              std::optional<unsigned> descriptor_limit = std::nullopt);
     ~fulcrum_process();
 
+    // The first plain-HTTP port of the frontend, and the first of its tls.bind.
     std::uint16_t port(const std::string& frontend = "http") const;
+    std::uint16_t tls_port(const std::string& frontend = "http") const;
     std::uint16_t admin_port() const { return admin_port_; }
     pid_t pid() const { return proc_->pid(); }
     process& proc() { return *proc_; }
@@ -171,7 +173,14 @@ public:
 private:
     temp_dir dir_;
     std::optional<process> proc_;
-    std::vector<std::pair<std::string, std::uint16_t>> ports_;
+    struct listener {
+        std::string frontend;
+        std::uint16_t port;
+        bool tls;
+    };
+    std::uint16_t port_of(const std::string& frontend, bool tls) const;
+
+    std::vector<listener> ports_;
     std::uint16_t admin_port_ = 0;
 };
 
