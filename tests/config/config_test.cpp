@@ -67,7 +67,29 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(http.limits.max_headers, 64u);
     EXPECT_EQ(http.limits.max_uri_bytes, 4u * 1024);
     EXPECT_EQ(http.limits.max_body_bytes, 100u * 1024 * 1024);
-    ASSERT_EQ(http.routes.size(), 3u);
+    ASSERT_TRUE(http.tls.has_value());
+    const frontend_tls& tls = *http.tls;
+    EXPECT_EQ(tls.bind, (std::vector<endpoint>{{"0.0.0.0", 443}, {"::", 443}}));
+    ASSERT_EQ(tls.certificates.size(), 2u);
+    EXPECT_EQ(tls.certificates[0].cert, "/etc/letsencrypt/live/example.com/fullchain.pem");
+    EXPECT_EQ(tls.certificates[0].key, "/etc/letsencrypt/live/example.com/privkey.pem");
+    EXPECT_EQ(tls.certificates[1].key, "");
+    EXPECT_EQ(tls.certificates[1].origin.path, "frontends[0].tls.certificates[1]");
+    EXPECT_EQ(tls.on_unknown_sni, frontend_tls::unknown_sni::serve_default);
+    EXPECT_EQ(tls.min_version, tls_version::tls1_2);
+    EXPECT_EQ(tls.ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
+    EXPECT_EQ(tls.ciphersuites, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384");
+    EXPECT_TRUE(tls.session_tickets);
+    EXPECT_EQ(tls.session_timeout, 10min);
+    ASSERT_TRUE(tls.hsts.has_value());
+    EXPECT_EQ(tls.hsts->max_age_seconds, 31536000u);
+    EXPECT_TRUE(tls.hsts->include_subdomains);
+    EXPECT_FALSE(tls.hsts->preload);
+    EXPECT_EQ(http.redirect, (redirect{"https", 301, 443}));
+    ASSERT_EQ(http.routes.size(), 4u);
+    EXPECT_EQ(http.routes[2].redirect, (redirect{"https", 308, 0}));
+    EXPECT_EQ(http.routes[2].backend, 0u); // the default backend's, for metering
+    EXPECT_EQ(http.routes[2].service, "web");
     EXPECT_EQ(http.routes[0].host, "api.example.com");
     EXPECT_EQ(http.routes[0].path_prefix, "/v2/");
     EXPECT_EQ(http.routes[0].backend, 1u);
@@ -77,7 +99,7 @@ TEST(config_examples, full_loads_without_errors_and_uses_every_key) {
     EXPECT_EQ(c.slo.of("web"), (objectives{99.95, latency_objective{500ms, 99}}));
     EXPECT_EQ(c.slo.of("public_api"), (objectives{99.9, latency_objective{300ms, 99.5}}));
     EXPECT_EQ(c.slo.of("internal_api"), (objectives{99.5, latency_objective{500ms, 99}}));
-    EXPECT_EQ(http.routes[2].service, "internal_api");
+    EXPECT_EQ(http.routes[3].service, "internal_api");
     const frontend& internal = c.frontends[1];
     EXPECT_EQ(internal.bind, (std::vector<endpoint>{{"10.132.20.10", 8080}}));
     EXPECT_EQ(internal.default_backend, 1u);
@@ -1650,6 +1672,68 @@ TEST(config_slo, bad_objectives_and_unknown_services_are_located) {
                  "'app_pool'?)",
                  "t.yaml:14:5: slo.services: unknown service 'web' (services are named by "
                  "backends' and routes' 'service', else the backend name: app_pool)"}));
+}
+
+TEST(config_errors, tls_and_redirect) {
+    EXPECT_EQ(errors_of(R"(frontends:
+  - name: http
+    default_backend: app_pool
+    redirect: {scheme: http, code: 200}
+    tls:
+      certificates:
+        - {key: k.pem}
+        - {cert: ""}
+      unknown_sni: drop
+      min_version: 1.1
+      ciphers: ""
+      hsts: {max_age: 600, preload: true}
+      session_ticket: true
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80}
+)"),
+              (strings{
+                  "t.yaml:2:5: frontends[0]: missing required key 'bind'",
+                  "t.yaml:4:24: frontends[0].redirect.scheme: only https is supported, got 'http'",
+                  "t.yaml:4:36: frontends[0].redirect.code: must be between 300 and 399, got 200",
+                  "t.yaml:6:7: frontends[0].tls: missing required key 'bind' (the addresses "
+                  "served over TLS)",
+                  "t.yaml:7:11: frontends[0].tls.certificates[0]: missing required key 'cert' (a "
+                  "PEM file with the certificate and its chain)",
+                  "t.yaml:8:18: frontends[0].tls.certificates[1].cert: expected a file name, got "
+                  "an empty string",
+                  "t.yaml:9:20: frontends[0].tls.unknown_sni: expected default or refuse, got "
+                  "'drop'",
+                  "t.yaml:10:20: frontends[0].tls.min_version: expected \"1.2\" or \"1.3\" (TLS "
+                  "1.0 and 1.1 are not offered), got '1.1'",
+                  "t.yaml:11:16: frontends[0].tls.ciphers: expected a cipher list, got an empty "
+                  "string (leave the key out for the default)",
+                  "t.yaml:12:13: frontends[0].tls.hsts: preload needs include_subdomains: true "
+                  "and max_age of at least 31536000 (one year), as the HSTS preload list requires",
+                  "t.yaml:13:7: frontends[0].tls.session_ticket: unknown key 'session_ticket' (did "
+                  "you mean 'session_tickets'?)",
+              }));
+}
+
+TEST(config_defaults, tls_only_frontend_needs_no_plain_bind) {
+    const config c = load_ok(R"(frontends:
+  - name: https
+    default_backend: app_pool
+    tls:
+      bind: 127.0.0.1:0
+      certificates: [{cert: /c.pem, key: /k.pem}]
+backends:
+  - name: app_pool
+    servers:
+      - {name: app-1, address: 10.132.20.236:80}
+)");
+    ASSERT_TRUE(c.frontends[0].tls.has_value());
+    EXPECT_TRUE(c.frontends[0].bind.empty());
+    EXPECT_EQ(c.frontends[0].tls->bind, (std::vector<endpoint>{{"127.0.0.1", 0}}));
+    EXPECT_EQ(c.frontends[0].tls->session_timeout, 5min);
+    EXPECT_TRUE(c.frontends[0].tls->session_tickets);
+    EXPECT_FALSE(c.frontends[0].tls->hsts.has_value());
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <regex>
 
 namespace {
@@ -22,12 +23,32 @@ std::string replace_all(std::string text, const std::string& from, const std::st
     return text;
 }
 
+// full.yaml's certificates are in place as an operator would have them: certbot's pair and an
+// RSA certificate with its key in the same file.
 TEST(check, accepts_the_shipped_examples) {
+    temp_dir certs;
+    int code = -1;
+    run(std::string(FULCRUM_SOURCE_DIR) + "/tests/support/test_certs " + certs.path().string() +
+            " >/dev/null",
+        &code);
+    ASSERT_EQ(code, 0);
+    const auto& dir = certs.path();
+    write_file(dir / "fullchain.pem", read_file(dir / "server.crt"));
+    write_file(dir / "privkey.pem", read_file(dir / "server.key"));
+    write_file(dir / "example.com.rsa.pem",
+               read_file(dir / "server_rsa.crt") + read_file(dir / "server_rsa.key"));
+    std::filesystem::permissions(dir / "privkey.pem", std::filesystem::perms::owner_read |
+                                                          std::filesystem::perms::owner_write);
+    std::filesystem::permissions(dir / "example.com.rsa.pem",
+                                 std::filesystem::perms::owner_read |
+                                     std::filesystem::perms::owner_write);
     for (const auto* example : {"tutorial.yaml", "full.yaml"}) {
-        int code = -1;
-        const auto out = run(binary + " --check -c " + FULCRUM_SOURCE_DIR + "/deploy/examples/" +
-                                 example + " 2>&1",
-                             &code);
+        auto text = read_file(std::string(FULCRUM_SOURCE_DIR) + "/deploy/examples/" + example);
+        text = replace_all(text, "/etc/letsencrypt/live/example.com/", dir.string() + "/");
+        text = replace_all(text, "/etc/fulcrum/tls/", dir.string() + "/");
+        const auto file = dir / example;
+        write_file(file, text);
+        const auto out = run(binary + " --check -c " + file.string() + " 2>&1", &code);
         EXPECT_EQ(code, 0) << out;
         EXPECT_NE(out.find("configuration is valid"), std::string::npos) << out;
     }
