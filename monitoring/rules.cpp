@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <string_view>
@@ -323,6 +324,27 @@ group rule_writer::fleet_alerts() const {
           "increase(" + select("fulcrum_sli_state_saves_total", "result=\"failed\"") + "[15m]) > 0",
           "", "ticket",
           "{{ $labels.instance }} cannot save its SLI windows: a restart would lose them");
+    const bool tls = std::any_of(cfg_.frontends.begin(), cfg_.frontends.end(),
+                                 [](const config::frontend& f) { return f.tls.has_value(); });
+    if (tls) {
+        // Two weeks leave room for a renewal that failed (certbot tries twice a day) to be
+        // noticed and fixed in working hours; three days is the last call.
+        const auto expiry = "(" + select("fulcrum_tls_certificate_expiry_timestamp_seconds") +
+                            " - time()) / 86400";
+        const auto summary = std::string(
+            "Certificate {{ $labels.name }} ({{ $labels.key_type }}) of frontend "
+            "{{ $labels.frontend }} on {{ $labels.instance }} expires in {{ $value | printf "
+            "\"%.1f\" }} days");
+        alert("FulcrumCertificateExpiresSoon", expiry + " < 14", "1h", "ticket", summary);
+        alert("FulcrumCertificateExpiresVerySoon", expiry + " < 3", "10m", "page", summary);
+        alert("FulcrumCertificateReloadFailing",
+              "increase(" +
+                  select("fulcrum_tls_certificate_reloads_total", "result=\"failure\"") +
+                  "[15m]) > 0",
+              "", "ticket",
+              "{{ $labels.instance }} could not load its certificates again on SIGHUP: it "
+              "serves the previous ones");
+    }
     if (cfg_.failover && cfg_.failover->controller) {
         const auto active = select("fulcrum_failover_role", "role=\"active\"");
         // `or on ()`: vector(0) has no job label, so a plain `or` would add it beside the sum

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/grafana/fulcrum.json against Debian's real Prometheus (Grafana itself is not packaged
 # for Debian): a real fulcrum with two services at different objectives (99.9, and 99 with a
-# latency SLI) and the built-in failover controller, in front of two nginx servers; Prometheus
+# latency SLI), HTTPS beside HTTP, and the built-in failover controller, in front of two nginx
+# servers; Prometheus
 # scrapes it every second with the rules of `fulcrum rules` for that configuration. With
 # traffic flowing (5 % of it 503, and 5 % of api's slower than its latency threshold), every
 # query of every panel, and the template variables' label_values(), must return data for both
@@ -20,6 +21,7 @@ admin_port=$(free_port)
 # Nothing answers there: the node takes the ACTIVE role after `fall` missed answers, and
 # exports fulcrum_failover_role from its start.
 peer_port=$(free_port)
+"$source_dir/tests/support/test_certs" "$work/certs" >/dev/null || fail "test_certs failed"
 config=$work/fulcrum.yaml
 servers="[{name: app-1, address: 127.0.0.1:$app1_port},
            {name: app-2, address: 127.0.0.1:$app2_port}]"
@@ -32,6 +34,9 @@ frontends:
     default_backend: web_pool
     routes:
       - {path_prefix: /api/, backend: api_pool}
+    tls:
+      bind: 127.0.0.1:0
+      certificates: [{cert: $work/certs/server.crt, key: $work/certs/server.key}]
 defaults:
   health_check: {type: http, interval: 200ms, timeout: 100ms, rise: 1, fall: 2}
 backends:
@@ -55,7 +60,7 @@ promtool check rules "$work/rules.yml" >/dev/null || fail "promtool rejects the 
 fulcrum_pid=$!
 on_exit "kill $fulcrum_pid 2>/dev/null; wait $fulcrum_pid 2>/dev/null"
 listening() {
-    frontend_port=$(sed -n 's/.*frontend http listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+    frontend_port=$(sed -n 's/.*frontend http listening on 127.0.0.1:\([0-9]*\)$/\1/p' \
         "$work/fulcrum.log")
     [[ -n $frontend_port ]]
 }
