@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cerrno>
@@ -267,6 +268,21 @@ asio::awaitable<void> reload_on_signal(asio::signal_set& signals, certificates& 
     }
 }
 
+// A new session ticket key for the frontend every session_timeout (tls/ticket_keys.hpp).
+asio::awaitable<void> rotate_ticket_keys(const certificates& tls, std::size_t frontend,
+                                         config::duration period) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_after(period);
+        boost::system::error_code ec;
+        co_await timer.async_wait(base::with(ec));
+        if (ec) {
+            co_return;
+        }
+        tls.current()[frontend]->rotate_ticket_keys();
+    }
+}
+
 // SIGTERM or SIGINT: stop accepting, give in-flight requests the grace period, then stop. A
 // second one during the drain cuts it short: the operator has decided not to wait. The SLI
 // windows are saved either way, once the control thread has stopped (serve()).
@@ -411,6 +427,12 @@ int serve(const config::config& cfg) {
     asio::co_spawn(control, log_signals(logged_signals), asio::detached);
     asio::co_spawn(control, reload_on_signal(reload_signals, *tls_certificates, engine),
                    asio::detached);
+    for (std::size_t f = 0; f < cfg.frontends.size(); ++f) {
+        if (const auto& tls = cfg.frontends[f].tls; tls && tls->session_tickets) {
+            asio::co_spawn(control, rotate_ticket_keys(*tls_certificates, f, tls->session_timeout),
+                           asio::detached);
+        }
+    }
     asio::co_spawn(control,
                    shut_down_on_signal(control, stop_signals, engine, *api, *admin, checker,
                                        failover.get(), cfg.global.shutdown_grace),

@@ -108,14 +108,14 @@ void session<Stream>::on_client_closed(void* self, const error_code& ec) {
     on_server_deadline(self);
 }
 
+// `certificates` is held in this frame for the connection's life, not read (session.hpp).
 template <typename Stream>
 asio::awaitable<void>
-session<Stream>::run(std::shared_ptr<const tls::server_contexts> certificates) {
+session<Stream>::run([[maybe_unused]] std::shared_ptr<const tls::server_contexts> certificates) {
     std::unique_ptr<exchange> x;
     try {
         if constexpr (is_tls<Stream>) {
             secured_ = co_await handshake();
-            certificates.reset();
         }
         if (secured_ || !is_tls<Stream>) {
             co_await serve_requests(x);

@@ -30,6 +30,12 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
     return SSL_TLSEXT_ERR_OK;
 }
 
+// Where a context finds its server_contexts in the ticket callback, which has no argument.
+int owner_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
 } // namespace
 
 server_contexts::server_contexts(const config::frontend_tls& settings)
@@ -110,6 +116,16 @@ void server_contexts::configure(SSL_CTX* context, const config::frontend_tls& se
     SSL_CTX_set_alpn_select_cb(context, select_http11, nullptr);
     SSL_CTX_set_tlsext_servername_callback(context, &server_contexts::on_server_name);
     SSL_CTX_set_tlsext_servername_arg(context, const_cast<server_contexts*>(this));
+    SSL_CTX_set_ex_data(context, owner_index(), const_cast<server_contexts*>(this));
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(context, &server_contexts::on_ticket);
+}
+
+// Every group's context of a frontend leads to the same keys.
+int server_contexts::on_ticket(SSL* ssl, unsigned char name[16], unsigned char* iv,
+                               EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
+    const auto* self = static_cast<const server_contexts*>(
+        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index()));
+    return self->tickets_->on_ticket(name, iv, cipher, mac, encrypt);
 }
 
 // Called once per handshake, with or without SNI (OpenSSL 1.1.1 and later).

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "tls/certificate.hpp"
+#include "tls/ticket_keys.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -37,6 +38,9 @@ public:
     // SNI callback refers to it.
     boost::asio::ssl::context& initial() const { return *groups_.front().context; }
     const std::vector<installed>& certificates() const { return installed_; }
+    // A new session ticket key (ticket_keys.hpp); from the control thread while workers
+    // handshake.
+    void rotate_ticket_keys() const { tickets_->rotate(); }
 
 private:
     struct group {
@@ -46,8 +50,12 @@ private:
     };
 
     static int on_server_name(SSL* ssl, int* alert, void* self);
+    static int on_ticket(SSL* ssl, unsigned char name[16], unsigned char* iv,
+                         EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt);
     void configure(SSL_CTX* context, const config::frontend_tls& settings) const;
 
+    // Behind a pointer so that rotation, which changes only the keys, is a const call.
+    std::unique_ptr<ticket_keys> tickets_ = std::make_unique<ticket_keys>();
     std::vector<group> groups_;
     std::vector<installed> installed_;
     bool refuse_unknown_;

@@ -63,8 +63,9 @@ public:
     session(worker& owner, Stream client, const boost::asio::ip::tcp::endpoint& peer,
             std::size_t frontend);
 
-    // `certificates`: for a TLS session, what its handshake starts from (held until the
-    // handshake is over, since the SNI callback refers to it); null for a plain one.
+    // `certificates`: for a TLS session, what its handshake starts from, held as long as the
+    // connection since OpenSSL's callbacks (SNI, session tickets) refer to it; null for a
+    // plain one.
     boost::asio::awaitable<void> run(std::shared_ptr<const tls::server_contexts> certificates);
     void drain() override;
     void end_tunnel() override;

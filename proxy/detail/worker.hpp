@@ -122,7 +122,7 @@ private:
     void begin_drain();
 
     std::shared_ptr<const runtime> runtime_;
-    // Per frontend; a session holds its frontend's until its handshake is over.
+    // Per frontend; a session holds its frontend's for as long as it lives.
     std::vector<std::shared_ptr<const tls::server_contexts>> tls_;
     sli::meter& meter_;
     sli::meter::shard& shard_;
