@@ -90,6 +90,8 @@ void server_contexts::configure(SSL_CTX* context, const config::frontend_tls& se
     // OpenSSL keeps its 2 x 17 KiB record buffers only while a record is in flight, so that an
     // idle keep-alive connection does not hold them.
     SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
+    // A record in one read(): without read-ahead OpenSSL reads its 5-byte header, then the rest.
+    SSL_CTX_set_read_ahead(context, 1);
     const std::string ciphers = settings.ciphers.empty() ? profile::ciphers : settings.ciphers;
     if (SSL_CTX_set_cipher_list(context, ciphers.c_str()) != 1) {
         ERR_clear_error();

@@ -6,9 +6,9 @@
 #include "proxy/detail/exchange.hpp"
 #include "proxy/detail/phases.hpp"
 
+#include "proxy/detail/tls_stream.hpp"
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
 #include <chrono>
@@ -45,8 +45,7 @@ public:
     virtual void abandon() = 0;
 };
 
-// A client connection of a frontend's tls.bind.
-using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+// A client connection of a frontend's tls.bind is a tls_stream (tls_stream.hpp).
 template <typename Stream> inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 // One client connection, from accept to close, on one worker, over a client stream of type
