@@ -3,6 +3,7 @@
 #include "app/node_health.hpp"
 #include "base/log.hpp"
 #include "base/number_text.hpp"
+#include "base/utc_text.hpp"
 #include "http/json.hpp"
 #include "http/token_file.hpp"
 
@@ -21,12 +22,7 @@ admin_reply text(int status, std::string body) {
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char out[32];
-    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return out;
+    return base::utc_text(t, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 // Compares without stopping at the first difference, so that timing does not reveal how much

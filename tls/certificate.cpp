@@ -1,6 +1,7 @@
 #include "tls/certificate.hpp"
 
 #include "base/secret_file.hpp"
+#include "base/utc_text.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -210,12 +211,7 @@ bool covers(const std::vector<std::string>& names, std::string_view name) {
 }
 
 std::string utc_text(certificate::time_point when) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(when);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S UTC", &parts);
-    return buffer;
+    return base::utc_text(when, "%Y-%m-%d %H:%M:%S UTC");
 }
 
 std::string openssl_errors() {

@@ -39,6 +39,11 @@ protected:
     static std::string key(const std::string& name) {
         return (certs_->path() / (name + ".key")).string();
     }
+    // Puts the test certificate `name` and its key in place of the files fulcrum serves.
+    static void install(const std::string& name, const fs::path& to_cert, const fs::path& to_key) {
+        fs::copy_file(cert(name), to_cert, fs::copy_options::overwrite_existing);
+        fs::copy_file(key(name), to_key, fs::copy_options::overwrite_existing);
+    }
     static std::string entry(const std::string& name) {
         return "        - {cert: " + cert(name) + ", key: " + key(name) + "}\n";
     }
@@ -333,8 +338,7 @@ TEST_F(tls_test, sighup_reloads_the_certificate_and_an_established_connection_go
     temp_dir dir;
     const auto live_cert = dir.path() / "live.crt";
     const auto live_key = dir.path() / "live.key";
-    fs::copy_file(cert("a"), live_cert);
-    fs::copy_file(key("a"), live_key);
+    install("a", live_cert, live_key);
     fulcrum_process lb(yaml(app.address(), "        - {cert: " + live_cert.string() +
                                                ", key: " + live_key.string() + "}\n"));
     // A client that keeps its connection across the reload, stepping on a file's appearance.
@@ -355,8 +359,7 @@ TEST_F(tls_test, sighup_reloads_the_certificate_and_an_established_connection_go
                     std::to_string(lb.tls_port()), cert("ca"), go});
     ASSERT_TRUE(client.printed("first 200")) << client.output();
 
-    fs::copy_file(cert("b"), live_cert, fs::copy_options::overwrite_existing);
-    fs::copy_file(key("b"), live_key, fs::copy_options::overwrite_existing);
+    install("b", live_cert, live_key);
     lb.proc().signal(SIGHUP);
     ASSERT_TRUE(eventually([&] { return contains(lb.log(), "1 TLS certificates reloaded"); }))
         << lb.log();
@@ -381,8 +384,7 @@ TEST_F(tls_test, certificate_reloads_under_https_load_fail_no_request) {
     temp_dir dir;
     const auto live_cert = dir.path() / "live.crt";
     const auto live_key = dir.path() / "live.key";
-    fs::copy_file(cert("a"), live_cert);
-    fs::copy_file(key("a"), live_key);
+    install("a", live_cert, live_key);
     fulcrum_process lb(yaml(app.address(), "        - {cert: " + live_cert.string() +
                                                ", key: " + live_key.string() + "}\n"));
     // Every request on a new connection, so that handshakes go on while the files change.
@@ -399,8 +401,7 @@ TEST_F(tls_test, certificate_reloads_under_https_load_fail_no_request) {
     ASSERT_TRUE(eventually([&] { return handshakes() > 50; })) << load.output();
     for (const std::string next : {"b", "a", "b"}) {
         const auto reloaded = handshakes();
-        fs::copy_file(cert(next), live_cert, fs::copy_options::overwrite_existing);
-        fs::copy_file(key(next), live_key, fs::copy_options::overwrite_existing);
+        install(next, live_cert, live_key);
         lb.proc().signal(SIGHUP);
         ASSERT_TRUE(eventually([&] { return handshakes() > reloaded + 50; })) << lb.log();
         EXPECT_TRUE(contains(s_client(lb.tls_port(), "-noservername"), "subject=CN = " + next));
