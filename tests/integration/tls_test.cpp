@@ -265,6 +265,23 @@ TEST_F(tls_test, plain_requests_are_redirected_to_https_and_tls_requests_are_ser
     EXPECT_EQ(sample(metrics, R"(fulcrum_http_requests_total{service="app_pool",code="200"})"), 1);
 }
 
+TEST_F(tls_test, a_websocket_over_tls_is_tunnelled_and_counted_once) {
+    helper_server server(support_script("ws_echo_server.py"));
+    fulcrum_process lb(yaml(server.address(), entry("server")));
+    program client(support_script("ws_client.py",
+                                  {"--ca", cert("ca"),
+                                   "wss://localhost:" + std::to_string(lb.tls_port()) + "/chat",
+                                   "recv", "echo-binary:1048576", "close"}));
+    EXPECT_EQ(client.proc().wait(30s), 0) << client.output();
+    EXPECT_EQ(client.output(), "open\n"
+                               "recv text hello\n"
+                               "echo binary 1048576 ok\n"
+                               "closed, code 1000\n");
+    const auto switched = R"(fulcrum_http_requests_total{service="app_pool",code="101"})";
+    EXPECT_TRUE(eventually([&] { return sample(scrape_metrics(lb.admin_port()), switched) == 1; }))
+        << lb.log();
+}
+
 TEST_F(tls_test, hsts_is_sent_on_responses_over_tls_only) {
     nginx_backend app("app-1");
     fulcrum_process lb(yaml(app.address(), entry("server"),

@@ -2,7 +2,9 @@
 """A WebSocket client for the upgrade tests (python3-websockets 10.4: run it with Debian's
 /usr/bin/python3), driven by the steps on its command line.
 
-usage: ws_client.py URL STEP...
+usage: ws_client.py [--ca FILE] URL STEP...
+
+A wss:// URL is verified against the CA certificates in FILE (the test CA of test_certs).
 
 It prints "open" once the handshake is done, then one line per step, each flushed at once so
 that a test can follow along:
@@ -22,6 +24,7 @@ On any error it prints "error: <exception>: <message>" and exits 1.
 
 import asyncio
 import os
+import ssl
 import sys
 
 import websockets
@@ -36,9 +39,10 @@ async def echoed(ws, message):
     return await ws.recv() == message
 
 
-async def run(url, steps):
+async def run(url, steps, ca_file):
+    context = ssl.create_default_context(cafile=ca_file) if url.startswith("wss:") else None
     async with websockets.connect(url, max_size=None, ping_interval=None, open_timeout=10,
-                                  close_timeout=10) as ws:
+                                  close_timeout=10, ssl=context) as ws:
         line("open")
         for step in steps:
             name, _, arg = step.partition(":")
@@ -77,8 +81,12 @@ async def run(url, steps):
                 raise ValueError(f"unknown step {step}")
 
 
+arguments = sys.argv[1:]
+ca = None
+if arguments[:1] == ["--ca"]:
+    ca, arguments = arguments[1], arguments[2:]
 try:
-    asyncio.run(run(sys.argv[1], sys.argv[2:]))
+    asyncio.run(run(arguments[0], arguments[1:], ca))
 except Exception as e:
     line(f"error: {type(e).__name__}: {e}")
     sys.exit(1)
