@@ -6,6 +6,8 @@
 
 #include "base/asio.hpp"
 
+#include <boost/asio/write.hpp>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -61,7 +63,19 @@ template <typename Stream> asio::awaitable<bool> session<Stream>::handshake() {
         ec = asio::error::timed_out;
     }
     if (ec) {
-        worker_.tls_failure(frontend_index_, failure_of(ec));
+        const auto why = failure_of(ec);
+        worker_.tls_failure(frontend_index_, why);
+        if (why == sli::tls_failure::plain_http) {
+            // What went wrong, in words the client can read, as nginx does; not a request of
+            // the SLI's (no request was understood).
+            static constexpr std::string_view plain_http =
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 44\r\n"
+                "Connection: close\r\n\r\nThis port speaks HTTPS: use an https:// URL\n";
+            client_deadline_.arm(frontend_.client_timeout);
+            co_await asio::async_write(client_.next_layer(), asio::buffer(plain_http),
+                                       base::with(ec));
+            client_deadline_.disarm();
+        }
         co_return false;
     }
     SSL* ssl = client_.native_handle();

@@ -168,8 +168,10 @@ TEST_F(tls_test, tls_10_and_11_are_refused_12_and_13_offered_with_alpn_http11) {
     EXPECT_TRUE(contains(tls13, "New, TLSv1.3,")) << tls13;
     EXPECT_TRUE(contains(tls13, "\r\n\r\napp-1\n")) << tls13;
     EXPECT_TRUE(contains(tls13, "ALPN protocol: http/1.1")) << tls13;
-    // Plain HTTP sent to the TLS port is a failed handshake too.
-    get(port, "/");
+    // Plain HTTP sent to the TLS port is a failed handshake too, told in words.
+    const auto plain = get(port, "/");
+    EXPECT_EQ(plain.status, 400);
+    EXPECT_EQ(plain.body, "This port speaks HTTPS: use an https:// URL\n");
     const auto metrics = scrape_metrics(lb.admin_port());
     EXPECT_EQ(sample(metrics, "fulcrum_tls_handshake_failures_total" +
                                   tls_label(R"(reason="protocol_version")")),
