@@ -15,10 +15,11 @@ namespace fs = std::filesystem;
 
 // One nginx on 127.0.0.1 that speaks only HTTPS, with the given certificate. Every response
 // says what nginx saw of the connection: "<$https> <$connection_requests> <$ssl_server_name>",
-// e.g. "on 2 localhost"; its access log has "<$https> <$http_user_agent>" per request.
+// e.g. "on 2 localhost", but /client: "<$ssl_client_verify> <$ssl_client_s_dn>". Its access log
+// has "<$https> <$http_user_agent>" per request. `directives` go into the server block.
 class tls_nginx {
 public:
-    tls_nginx(const fs::path& cert, const fs::path& key) {
+    tls_nginx(const fs::path& cert, const fs::path& key, const std::string& directives = "") {
         const std::string d = dir_.path().string();
         // A port picked here can be taken by someone else before nginx binds it: retry then.
         for (int attempt = 0; attempt < 5 && !nginx_; ++attempt) {
@@ -45,7 +46,9 @@ http {
                                                        R"(;
         ssl_certificate_key )" + key.string() +
                                                        R"(;
+        )" + directives + R"(
         location / { return 200 "$https $connection_requests $ssl_server_name\n"; }
+        location = /client { return 200 "$ssl_client_verify $ssl_client_s_dn\n"; }
     }
 }
 )");
@@ -162,7 +165,8 @@ TEST_F(upstream_tls, http_checks_speak_https_and_take_the_server_up) {
 TEST_F(upstream_tls, tcp_checks_complete_a_handshake) {
     tls_nginx server(cert("rogue"), key("rogue"));
     // A TCP check over TLS verifies the certificate as requests do: a bare connect would pass.
-    fulcrum_process lb(config(server, "{ca: " + ca() + "}", "{interval: 200ms, timeout: 200ms, fall: 1}"));
+    fulcrum_process lb(
+        config(server, "{ca: " + ca() + "}", "{interval: 200ms, timeout: 200ms, fall: 1}"));
     ASSERT_TRUE(eventually([&] { return server_field(lb, "state") == "down"; })) << lb.log();
     EXPECT_NE(lb.log().find("server app_pool/s1 DOWN: first check failed (TLS handshake failed "
                             "after "),
@@ -228,6 +232,31 @@ TEST_F(upstream_tls, verify_false_accepts_a_certificate_from_another_ca) {
     EXPECT_EQ(r.body, "on 1 \n");
     EXPECT_TRUE(eventually([&] { return server_field(lb, "last_check").starts_with("passed"); }))
         << lb.log();
+}
+
+TEST_F(upstream_tls, a_client_certificate_is_presented) {
+    // test_certs' certificates are for servers only (extendedKeyUsage serverAuth): one for a
+    // client, from the same CA.
+    temp_dir dir;
+    const std::string client = (dir.path() / "client").string();
+    int rc = -1;
+    run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fulcrum "
+        "-keyout " +
+            client + ".key -out " + client +
+            ".csr 2>&1 && printf "
+            "'extendedKeyUsage=clientAuth\\n' >" +
+            client + ".ext && openssl x509 -req -days 1 -in " + client + ".csr -CA " + ca() +
+            " -CAkey " + key("ca").string() + " -CAcreateserial -CAserial " + client +
+            ".srl -extfile " + client + ".ext -out " + client + ".crt 2>&1",
+        &rc);
+    ASSERT_EQ(rc, 0);
+    tls_nginx server(cert("server"), key("server"),
+                     "ssl_verify_client optional; ssl_client_certificate " + ca() + ";");
+    fulcrum_process lb(config(server, "{ca: " + ca() + ", client_certificate: {cert: " + client +
+                                          ".crt, key: " + client + ".key}}"));
+    EXPECT_EQ(get(lb.port(), "/client").body, "SUCCESS CN=fulcrum\n");
+    fulcrum_process without(config(server, "{ca: " + ca() + "}"));
+    EXPECT_EQ(get(without.port(), "/client").body, "NONE \n");
 }
 
 TEST_F(upstream_tls, check_reports_a_ca_file_that_is_not_a_certificate) {
