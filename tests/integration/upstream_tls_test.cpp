@@ -259,6 +259,26 @@ TEST_F(upstream_tls, a_client_certificate_is_presented) {
     EXPECT_EQ(get(without.port(), "/client").body, "NONE \n");
 }
 
+TEST_F(upstream_tls, a_websocket_tunnel_runs_over_tls_to_the_server) {
+    // nginx ends TLS in front of the WebSocket echo server: the tunnel's server side is TLS.
+    helper_server echo(support_script("ws_echo_server.py"));
+    tls_nginx server(cert("server"), key("server"),
+                     "location /chat { proxy_pass http://" + echo.address() +
+                         "; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
+                         "proxy_set_header Connection upgrade; }");
+    fulcrum_process lb(config(server, "{ca: " + ca() + "}"));
+    program client(
+        support_script("ws_client.py", {"ws://127.0.0.1:" + std::to_string(lb.port()) + "/chat",
+                                        "recv", "echo-text:ping", "echo-binary:1048576", "close"}));
+    EXPECT_EQ(client.proc().wait(30s), 0) << client.output();
+    EXPECT_EQ(client.output(), "open\n"
+                               "recv text hello\n"
+                               "echo text ping ok\n"
+                               "echo binary 1048576 ok\n"
+                               "closed, code 1000\n");
+    EXPECT_TRUE(echo.printed("server: closed, code 1000")) << echo.output();
+}
+
 TEST_F(upstream_tls, check_reports_a_ca_file_that_is_not_a_certificate) {
     temp_dir dir;
     const auto not_a_ca = dir.path() / "ca.pem";
