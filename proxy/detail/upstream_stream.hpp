@@ -26,7 +26,7 @@ public:
         // Asio sets SSL_MODE_RELEASE_BUFFERS, with which OpenSSL frees its record buffers
         // whenever they are empty and allocates them again for the next record: three
         // allocations per proxied request. A connection keeps its buffers instead (about
-        // 34 KiB; docs/tls.md, "TLS to servers").
+        // 35 KiB; docs/tls.md, "TLS to servers").
         SSL_clear_mode(std::get<std::unique_ptr<tls_stream>>(stream_)->native_handle(),
                        SSL_MODE_RELEASE_BUFFERS);
     }
