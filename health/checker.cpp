@@ -33,12 +33,10 @@ using wall = std::chrono::system_clock;
 
 namespace {
 
-using detail::connection;
 using detail::failure;
 using detail::failure_reasons;
 using detail::milliseconds;
 using detail::outcome;
-using detail::probe_target;
 
 constexpr std::array<double, 12> duration_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                  0.1,   0.25,   0.5,   1,    2.5,   5};
