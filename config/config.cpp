@@ -1238,7 +1238,7 @@ private:
         walk_map(v, {"ca", "verify", "server_name", "client_certificate", "min_version"},
                  [&](std::string_view key, const at& value) {
                      if (key == "ca") {
-                         read_existing_file(value, out.ca);
+                         read_ca_file(value, out.ca);
                      } else if (key == "verify") {
                          read_bool(value, out.verify);
                      } else if (key == "server_name") {
@@ -1254,7 +1254,7 @@ private:
     // A CA file, read at start by tls/: one that is not there, or is not a regular file, is
     // told here with its place in the configuration; what is in it is checked by `fulcrum
     // --check` and at start.
-    bool read_existing_file(const at& v, std::string& out) {
+    bool read_ca_file(const at& v, std::string& out) {
         std::string path;
         if (!read_string(v, path)) {
             return false;
