@@ -1177,7 +1177,7 @@ private:
         auto seen = walk_map(
             v,
             {"name", "balance", "service", "retries", "timeouts", "pool", "health_check", "passive",
-             "servers"},
+             "tls", "servers"},
             [&](std::string_view key, const at& value) {
                 if (key == "name") {
                     if (read_name(value, out.name)) {
@@ -1204,6 +1204,8 @@ private:
                     read_health_check(value, check);
                 } else if (key == "passive") {
                     read_passive(value, out.passive);
+                } else if (key == "tls") {
+                    read_backend_tls(value, out.tls.emplace());
                 } else {
                     servers_at = value;
                 }
@@ -1225,6 +1227,75 @@ private:
             error(v, "duplicate backend name '" + name + "' (first defined at line " +
                          std::to_string(it->second.second) + ")");
         }
+    }
+
+    // `tls` on a backend: its servers are spoken to over TLS (docs/tls.md, "TLS to servers").
+    void read_backend_tls(const at& v, backend_tls& out) {
+        out.origin = {file_, line_of(v.mark), v.mark.column + 1, v.path};
+        if (!expect_map(v)) {
+            return;
+        }
+        walk_map(v, {"ca", "verify", "server_name", "client_certificate", "min_version"},
+                 [&](std::string_view key, const at& value) {
+                     if (key == "ca") {
+                         read_ca_file(value, out.ca);
+                     } else if (key == "verify") {
+                         read_bool(value, out.verify);
+                     } else if (key == "server_name") {
+                         read_server_name(value, out.server_name);
+                     } else if (key == "client_certificate") {
+                         read_certificate_files(value, out.client_certificate.emplace());
+                     } else {
+                         read_tls_version(value, out.min_version);
+                     }
+                 });
+    }
+
+    // A CA file, read at start by tls/: one that is not there, or is not a regular file, is
+    // told here with its place in the configuration; what is in it is checked by `fulcrum
+    // --check` and at start.
+    bool read_ca_file(const at& v, std::string& out) {
+        std::string path;
+        if (!read_string(v, path)) {
+            return false;
+        }
+        struct stat info {};
+        if (path.empty()) {
+            error(v, "must not be empty");
+            return false;
+        }
+        if (::stat(path.c_str(), &info) != 0) {
+            error(v, "cannot read '" + path + "': " + std::strerror(errno));
+            return false;
+        }
+        if (!S_ISREG(info.st_mode)) {
+            error(v, "'" + path + "' is " + std::string(base::file_kind(info.st_mode)) +
+                         ", not a regular file");
+            return false;
+        }
+        out = std::move(path);
+        return true;
+    }
+
+    // The name sent as SNI and checked in the server's certificate: a DNS name, since SNI
+    // carries no address (RFC 6066 3).
+    void read_server_name(const at& v, std::string& out) {
+        std::string text;
+        if (!read_string(v, text)) {
+            return;
+        }
+        std::string ignored;
+        if (parse_ip(text, AF_INET, ignored) || parse_ip(text, AF_INET6, ignored)) {
+            error(v, "'" + text +
+                         "' is an IP address, not a name (leave server_name out: the "
+                         "certificate must then name the server's IP address)");
+            return;
+        }
+        if (!valid_name(text)) {
+            error(v, "invalid server name '" + text + "' (expected a DNS name, e.g. app.internal)");
+            return;
+        }
+        out = std::move(text);
     }
 
     void read_balance(const at& v) {

@@ -1,17 +1,14 @@
 #include "health/checker.hpp"
 
 #include "base/asio.hpp"
-#include "base/exhaustion.hpp"
 #include "base/log.hpp"
+#include "health/probe.hpp"
 #include "health/tracker.hpp"
-#include "http/response_reader.hpp"
 #include "sli/windows.hpp"
+#include "tls/client_context.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/write.hpp>
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
@@ -29,7 +26,6 @@
 namespace fulcrum::health {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 using base::with;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
@@ -37,36 +33,13 @@ using wall = std::chrono::system_clock;
 
 namespace {
 
-// What a failed check is counted as, in fulcrum_server_check_failures_total{reason}; `own`
-// (fulcrum ran out of descriptors or memory) is no check at all and counted elsewhere.
-enum class failure : std::uint8_t { none, connect, timeout, status, body, protocol, own };
-constexpr std::array<std::string_view, 5> failure_reasons{"connect", "timeout", "status", "body",
-                                                          "protocol"};
+using detail::failure;
+using detail::failure_reasons;
+using detail::milliseconds;
+using detail::outcome;
 
 constexpr std::array<double, 12> duration_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                  0.1,   0.25,   0.5,   1,    2.5,   5};
-
-// Enough of a body to find a marker in a status page; a check must not download a file.
-constexpr std::size_t max_body_bytes = 64 * 1024;
-
-struct outcome {
-    failure reason = failure::none;
-    std::string text; // for the log and the admin API
-    steady::duration elapsed{};
-    bool ok() const { return reason == failure::none; }
-};
-
-// The socket of one check, shared with its watchdog: the watchdog's handler may run after the
-// check has finished.
-struct attempt {
-    explicit attempt(const asio::any_io_executor& executor) : socket(executor) {}
-    tcp::socket socket;
-    bool timed_out = false;
-};
-
-std::string milliseconds(steady::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
-}
 
 void rethrow(std::exception_ptr e) {
     if (e) {
@@ -79,37 +52,20 @@ void rethrow(std::exception_ptr e) {
 namespace detail {
 
 // A server's checks and their record, on the control thread.
-struct checked_server {
+struct checked_server : probe_target {
     checked_server(asio::io_context& control, std::size_t backend_index, std::size_t server_index,
-                   const config::backend& backend, const config::server& server)
-        : backend(backend_index), index(server_index), backend_name(backend.name),
-          server_name(server.name), label(backend.name + "/" + server.name), check(server.check),
-          target(asio::ip::make_address(server.address.host),
-                 check.port != 0 ? check.port : server.address.port),
+                   const config::backend& backend, const config::server& server,
+                   std::shared_ptr<const tls::client_context> tls)
+        : probe_target(backend, server, std::move(tls)), backend(backend_index),
+          index(server_index), backend_name(backend.name), server_name(server.name),
           rise_fall(check.rise, check.fall),
           last_check(check.enabled ? "not checked yet" : "checks disabled"),
-          last_change(wall::now()), timer(control) {
-        const std::string host =
-            !check.host.empty() ? check.host
-                                : config::endpoint{server.address.host, target.port()}.to_string();
-        request = check.method + " " + check.path + " HTTP/1.1\r\nHost: " + host +
-                  "\r\nUser-Agent: fulcrum-health-check\r\nConnection: close\r\n\r\n";
-    }
-
-    bool expected(int status) const {
-        return std::any_of(
-            check.expect_status.begin(), check.expect_status.end(),
-            [&](const config::status_range& r) { return status >= r.low && status <= r.high; });
-    }
+          last_change(wall::now()), timer(control) {}
 
     std::size_t backend;
     std::size_t index;
     std::string backend_name;
     std::string server_name;
-    std::string label; // "app_pool/app-1"
-    config::health_check check;
-    tcp::endpoint target;
-    std::string request; // http checks
     tracker rise_fall;
     std::string last_check;
     wall::time_point last_change;
@@ -118,7 +74,7 @@ struct checked_server {
     bool held_down = false;
     steady::time_point held_since;
     asio::steady_timer timer;
-    std::shared_ptr<attempt> in_flight;
+    std::shared_ptr<connection> in_flight;
 
     // Metrics, read by Collect() on the same thread.
     std::array<std::uint64_t, duration_bounds.size()> duration_counts{}; // not cumulative
@@ -140,12 +96,13 @@ struct checker_state {
         }
         // Reserved, so that a coroutine's reference to its server stays valid.
         servers.reserve(count);
+        const auto tls = tls::client_contexts(cfg);
         for (std::size_t b = 0; b < cfg.backends.size(); ++b) {
             const auto& backend = cfg.backends[b];
             backend_names.push_back(backend.name);
             first.push_back(servers.size());
             for (std::size_t s = 0; s < backend.servers.size(); ++s) {
-                servers.emplace_back(control, b, s, backend, backend.servers[s]);
+                servers.emplace_back(control, b, s, backend, backend.servers[s], tls[b]);
             }
         }
         first.push_back(servers.size());
@@ -238,8 +195,7 @@ struct checker_state {
         for (auto& s : servers) {
             s.timer.cancel();
             if (s.in_flight) {
-                error_code ignored;
-                s.in_flight->socket.close(ignored);
+                s.in_flight->abort();
             }
         }
     }
@@ -267,107 +223,6 @@ namespace {
 using detail::checked_server;
 using detail::checker_state;
 
-// A check that failed for want of fulcrum's own descriptors or memory has no verdict on the
-// server (docs/operations.md, "Limits and exhaustion").
-std::optional<outcome> own_failure(const error_code& ec, const checked_server& s) {
-    const auto own = base::own_exhaustion(ec);
-    if (!own) {
-        return std::nullopt;
-    }
-    base::note_exhaustion(*own, base::exhausted_at::check, s.label);
-    return outcome{failure::own, "not checked: fulcrum is out of resources (" + ec.message() + ")"};
-}
-
-// Reads the response to an HTTP check up to what decides it: the status, and the body when
-// expect_body is set.
-asio::awaitable<outcome> read_response(const checked_server& s, attempt& a) {
-    const std::string& expect_body = s.check.expect_body;
-    http::read_options options;
-    options.head_request = s.check.method == "HEAD";
-    options.max_body = max_body_bytes;
-    options.truncate_body = true;
-    options.want_body = [&](int status) { return s.expected(status) && !expect_body.empty(); };
-    const auto r = co_await http::read_response(a.socket, std::move(options));
-    if (r.failure == http::read_failure::io) {
-        if (auto own = own_failure(r.io_error, s)) {
-            co_return std::move(*own);
-        }
-    }
-    if (r.failure == http::read_failure::closed_early) {
-        co_return outcome{failure::protocol, "connection closed before a complete response"};
-    }
-    if (r.failure == http::read_failure::io) {
-        co_return outcome{failure::protocol, "connection failed (" + r.io_error.message() + ")"};
-    }
-    if (r.failure == http::read_failure::bad_response) {
-        co_return outcome{failure::protocol, "bad response: " + r.reason};
-    }
-    // With truncate_body, a long body is no failure: its first max_body_bytes are searched.
-    if (!s.expected(r.response.status)) {
-        co_return outcome{failure::status, "status " + std::to_string(r.response.status)};
-    }
-    if (expect_body.empty() || r.response.body.find(expect_body) != std::string::npos) {
-        co_return outcome{};
-    }
-    co_return outcome{failure::body, "body does not contain '" + expect_body + "'" +
-                                         (r.truncated ? " in its first 64 KiB" : "")};
-}
-
-asio::awaitable<outcome> check_once(checked_server& s) {
-    const auto executor = co_await asio::this_coro::executor;
-    auto a = std::make_shared<attempt>(executor);
-    s.in_flight = a;
-    // One timeout bounds the whole check (connect, request, response), not each step: when it
-    // passes it closes the socket, and whatever the check was waiting for fails.
-    asio::steady_timer watchdog(executor);
-    watchdog.expires_after(s.check.timeout);
-    watchdog.async_wait([a](error_code ec) {
-        if (!ec) {
-            a->timed_out = true;
-            error_code ignored;
-            a->socket.close(ignored);
-        }
-    });
-    const auto started = steady::now();
-
-    outcome result;
-    error_code ec;
-    co_await a->socket.async_connect(s.target, with(ec));
-    if (auto own = own_failure(ec, s)) {
-        result = std::move(*own);
-    } else if (ec) {
-        const bool refused = ec == asio::error::connection_refused;
-        result = {failure::connect, refused ? "connect refused" : "connect failed"};
-    } else if (s.check.type == config::health_check::kind::http) {
-        co_await asio::async_write(a->socket, asio::buffer(s.request), with(ec));
-        // Not a conditional expression: GCC 12 destroys a co_await inside one twice.
-        if (auto own = own_failure(ec, s)) {
-            result = std::move(*own);
-        } else if (ec) {
-            result = {failure::protocol, "connection failed (" + ec.message() + ")"};
-        } else {
-            result = co_await read_response(s, *a);
-        }
-    }
-    watchdog.cancel();
-    s.in_flight.reset();
-
-    result.elapsed = steady::now() - started;
-    // A status or body already read decides the check even if the time ran out after it.
-    if (a->timed_out && (result.reason == failure::connect || result.reason == failure::protocol)) {
-        result = {failure::timeout, "timed out after " + milliseconds(s.check.timeout),
-                  result.elapsed};
-    } else if (result.ok()) {
-        result.text = "passed in " + milliseconds(result.elapsed);
-    } else if (result.reason == failure::connect) {
-        result.text += " after " + milliseconds(result.elapsed);
-        if (ec != asio::error::connection_refused) {
-            result.text += " (" + ec.message() + ")";
-        }
-    }
-    co_return result;
-}
-
 asio::awaitable<void> run_checks(std::shared_ptr<checker_state> self, checked_server& s) {
     auto next = steady::now() + self->jitter(s.check.interval);
     for (;;) {
@@ -377,7 +232,7 @@ asio::awaitable<void> run_checks(std::shared_ptr<checker_state> self, checked_se
         if (self->stopped) {
             co_return;
         }
-        const outcome result = co_await check_once(s);
+        const outcome result = co_await detail::probe(s, s.in_flight);
         if (self->stopped) {
             co_return;
         }

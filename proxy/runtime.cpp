@@ -8,7 +8,7 @@ boost::asio::ip::tcp::endpoint to_tcp(const config::endpoint& address) {
     return {boost::asio::ip::make_address(address.host), address.port};
 }
 
-runtime::runtime(config::config c) : cfg(std::move(c)) {
+runtime::runtime(config::config c) : cfg(std::move(c)), upstream_tls(tls::client_contexts(cfg)) {
     for (const auto& backend : cfg.backends) {
         std::vector<unsigned> weights;
         std::vector<boost::asio::ip::tcp::endpoint> addresses;

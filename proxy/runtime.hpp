@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "proxy/balancer.hpp"
+#include "tls/client_context.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -14,8 +15,11 @@
 namespace fulcrum::proxy {
 
 // Everything a worker needs to serve requests, built once from a validated config and then
-// only read: addresses already parsed, one balancer per backend.
+// only read: addresses already parsed, one balancer per backend, the TLS contexts of the
+// backends with `tls`.
 struct runtime {
+    // Throws tls::setting_error when a backend's CA or client certificate cannot be loaded
+    // (tls::check, run first, reports it located).
     explicit runtime(config::config cfg);
 
     config::config cfg;
@@ -24,6 +28,8 @@ struct runtime {
     // Per frontend: its Strict-Transport-Security header line (CRLF included) for responses
     // over TLS; empty without tls.hsts.
     std::vector<std::string> hsts_headers;
+    // Per backend; null for plain TCP to its servers.
+    std::vector<std::shared_ptr<const tls::client_context>> upstream_tls;
 };
 
 struct route_match {

@@ -80,7 +80,7 @@ template <typename Stream> void session<Stream>::on_server_deadline(void* self) 
     auto& s = *static_cast<session*>(self);
     error_code ignored;
     if (s.upstream_) {
-        s.upstream_->socket.close(ignored);
+        s.upstream_->stream.close();
     }
     if (s.in_tunnel_) {
         s.client_.lowest_layer().cancel(ignored);
@@ -310,34 +310,83 @@ asio::awaitable<bool> session<Stream>::connect(std::size_t backend, bool allow_p
                 co_return true;
             }
         }
-        upstream_.emplace(upstream{tcp::socket(client_.get_executor()), server, false});
+        bool in_handshake = false;
         server_deadline_.arm(config.connect_timeout);
-        error_code ec;
-        co_await upstream_->socket.async_connect(rt.server_addresses[backend][server],
-                                                 base::with(ec));
+        const auto ec = co_await open(backend, server, in_handshake);
         server_deadline_.disarm();
         if (!ec) {
             states.observe_connect(backend, server, true);
-            upstream_->socket.set_option(tcp::no_delay(true), ec);
             co_return true;
         }
-        const std::string label = config.name + "/" + config.servers[server].name;
-        if (const auto own = base::own_exhaustion(ec); own && !server_deadline_.expired()) {
-            // fulcrum's own shortage says nothing about the server.
-            base::note_exhaustion(*own, base::exhausted_at::connect, label);
-            close_upstream();
-            continue;
-        }
-        base::log("server " + label + ": connect failed: " +
-                  (server_deadline_.expired() ? std::string("timed out") : ec.message()));
-        if (states.observe_connect(backend, server, false)) {
-            health::log_passive_down(rt.cfg, backend, server,
-                                     health::transition_cause::passive_connect,
-                                     config.passive.connect_failures);
-        }
-        close_upstream();
+        connect_failed(backend, server, ec, in_handshake);
     }
     co_return false;
+}
+
+template <typename Stream>
+asio::awaitable<error_code> session<Stream>::open(std::size_t backend, std::size_t server,
+                                                  bool& in_handshake) {
+    const auto& rt = worker_.rt();
+    const auto& address = rt.server_addresses[backend][server];
+    const auto* tls = rt.upstream_tls[backend].get();
+    tcp::socket socket(client_.get_executor());
+    if (tls == nullptr) {
+        upstream_.emplace(upstream{upstream_stream(std::move(socket)), server, false});
+    } else {
+        auto connection = tls->new_connection(address.address());
+        if (!connection) {
+            co_return asio::error::no_memory;
+        }
+        auto stream =
+            std::make_unique<upstream_stream::tls_stream>(std::move(socket), connection.get());
+        connection.release(); // the stream's now
+        upstream_.emplace(upstream{upstream_stream(std::move(stream)), server, false});
+    }
+    auto& lowest = upstream_->stream.lowest_layer();
+    error_code ec;
+    co_await lowest.async_connect(address, base::with(ec));
+    if (ec) {
+        co_return ec;
+    }
+    lowest.set_option(tcp::no_delay(true), ec);
+    if (tls != nullptr) {
+        in_handshake = true;
+        co_await upstream_->stream.tls()->async_handshake(asio::ssl::stream_base::client,
+                                                          base::with(ec));
+    }
+    co_return ec;
+}
+
+// A failed connect or handshake counts towards a passive DOWN, and is logged with its reason
+// ("certificate verify failed: unable to get local issuer certificate"), unless it was
+// fulcrum's own shortage, which says nothing about the server.
+template <typename Stream>
+void session<Stream>::connect_failed(std::size_t backend, std::size_t server, const error_code& ec,
+                                     bool in_handshake) {
+    const auto& rt = worker_.rt();
+    const auto& config = rt.cfg.backends[backend];
+    const std::string label = config.name + "/" + config.servers[server].name;
+    const bool timed_out = server_deadline_.expired();
+    if (const auto own = base::own_exhaustion(ec); own && !timed_out) {
+        base::note_exhaustion(*own, base::exhausted_at::connect, label);
+        close_upstream();
+        return;
+    }
+    std::string why;
+    if (timed_out) {
+        why = in_handshake ? "timed out in the TLS handshake" : "timed out";
+    } else {
+        why = in_handshake
+                  ? "TLS handshake: " +
+                        tls::handshake_failure(upstream_->stream.tls()->native_handle(), ec)
+                  : ec.message();
+    }
+    base::log("server " + label + ": connect failed: " + why);
+    if (worker_.states().observe_connect(backend, server, false)) {
+        health::log_passive_down(rt.cfg, backend, server, health::transition_cause::passive_connect,
+                                 config.passive.connect_failures);
+    }
+    close_upstream();
 }
 
 // The rewritten head, then the body as the client sends it. A client that expects
@@ -448,7 +497,7 @@ session<Stream>::relay_response(exchange& x, std::size_t backend) {
     // A server being drained or taken out of rotation keeps no idle connection of ours.
     if (reply.keep_alive() && x.from_server.empty() && !worker_.draining() &&
         worker_.states().available(backend, server)) {
-        worker_.pool().release(backend, server, std::move(upstream_->socket));
+        worker_.pool().release(backend, server, std::move(upstream_->stream));
         upstream_.reset();
     } else {
         close_upstream();
@@ -474,8 +523,8 @@ session<Stream>::relay_tunnel(exchange& x, std::size_t backend) {
     const auto latency = clock::now() - request_start_;
     worker_.tunnel_opened(frontend_index_);
     in_tunnel_ = true;
-    tunnel<Stream, tcp::socket> relay(reader_, client_, upstream_->socket, server_deadline_,
-                                      config.tunnel_timeout);
+    tunnel<Stream, upstream_stream> relay(reader_, client_, upstream_->stream, server_deadline_,
+                                          config.tunnel_timeout);
     co_await relay.run(x.from_client, x.from_server);
     in_tunnel_ = false;
     worker_.tunnel_closed(frontend_index_);
@@ -554,8 +603,8 @@ template <typename Stream> client_end<Stream> session<Stream>::client_side() {
 }
 
 template <typename Stream>
-server_end<tcp::socket> session<Stream>::server_side(std::size_t backend) {
-    return {upstream_->socket, server_deadline_, worker_.rt().cfg.backends[backend].server_timeout};
+server_end<upstream_stream> session<Stream>::server_side(std::size_t backend) {
+    return {upstream_->stream, server_deadline_, worker_.rt().cfg.backends[backend].server_timeout};
 }
 
 template <typename Stream> typename session<Stream>::outcome session<Stream>::client_gone() {
@@ -589,8 +638,7 @@ template <typename Stream> void session<Stream>::record(std::size_t target, int 
 
 template <typename Stream> void session<Stream>::close_upstream() {
     if (upstream_) {
-        error_code ignored;
-        upstream_->socket.close(ignored);
+        upstream_->stream.close();
         upstream_.reset();
     }
 }

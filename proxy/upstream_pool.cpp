@@ -9,10 +9,11 @@ namespace fulcrum::proxy {
 namespace {
 
 // A pooled connection is reusable only if the server has neither closed it nor sent anything
-// unasked; a non-blocking peek tells without consuming.
-bool still_open(boost::asio::ip::tcp::socket& socket) {
+// unasked (over TLS, a close_notify); a non-blocking peek tells without consuming.
+bool still_open(detail::upstream_stream& connection) {
     char byte;
-    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const auto n =
+        ::recv(connection.lowest_layer().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
@@ -30,8 +31,8 @@ upstream_pool::upstream_pool(const config::config& cfg, std::size_t max_idle)
     }
 }
 
-std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t backend,
-                                                                   std::size_t server) {
+std::optional<detail::upstream_stream> upstream_pool::acquire(std::size_t backend,
+                                                              std::size_t server) {
     auto& b = backends_[backend];
     auto& idle = b.servers[server];
     const auto now = clock::now();
@@ -44,25 +45,23 @@ std::optional<boost::asio::ip::tcp::socket> upstream_pool::acquire(std::size_t b
         // meets a closed connection is retried once when it is safe to.
         const bool recently_used = now < candidate.idle_since + std::chrono::seconds(1);
         if (now < candidate.idle_since + b.limits.idle_timeout &&
-            (recently_used || still_open(candidate.socket))) {
-            return std::move(candidate.socket);
+            (recently_used || still_open(candidate.connection))) {
+            return std::move(candidate.connection);
         }
-        boost::system::error_code ignored;
-        candidate.socket.close(ignored);
+        candidate.connection.close();
     }
     return std::nullopt;
 }
 
 void upstream_pool::release(std::size_t backend, std::size_t server,
-                            boost::asio::ip::tcp::socket socket) {
+                            detail::upstream_stream connection) {
     auto& b = backends_[backend];
     auto& idle = b.servers[server];
     if (idle.size() >= b.limits.max_idle_per_server || idle_ >= max_idle_) {
-        boost::system::error_code ignored;
-        socket.close(ignored);
+        connection.close();
         return;
     }
-    idle.push_back({std::move(socket), clock::now()});
+    idle.push_back({std::move(connection), clock::now()});
     ++idle_;
 }
 
@@ -73,8 +72,7 @@ void upstream_pool::expire(clock::time_point now) {
                 if (now < c.idle_since + b.limits.idle_timeout) {
                     return false;
                 }
-                boost::system::error_code ignored;
-                c.socket.close(ignored);
+                c.connection.close();
                 --idle_;
                 return true;
             });

@@ -1,8 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
-
-#include <boost/asio/ip/tcp.hpp>
+#include "proxy/detail/upstream_stream.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -11,7 +10,8 @@
 
 namespace fulcrum::proxy {
 
-// One worker's idle keep-alive connections to servers. Only its own worker touches it.
+// One worker's idle keep-alive connections to servers, plain or TLS alike. Only its own worker
+// touches it.
 class upstream_pool {
 public:
     using clock = std::chrono::steady_clock;
@@ -22,17 +22,17 @@ public:
 
     // An idle connection to the server that is still open, or nothing. Connections past their
     // idle timeout, or that the server has closed or written to, are dropped on the way.
-    std::optional<boost::asio::ip::tcp::socket> acquire(std::size_t backend, std::size_t server);
+    std::optional<detail::upstream_stream> acquire(std::size_t backend, std::size_t server);
     // Keeps the connection for reuse unless the server already has max_idle_per_server or the
     // pool max_idle in all.
-    void release(std::size_t backend, std::size_t server, boost::asio::ip::tcp::socket socket);
+    void release(std::size_t backend, std::size_t server, detail::upstream_stream connection);
     // Closes connections idle for longer than their backend's idle_timeout.
     void expire(clock::time_point now);
     void clear();
 
 private:
     struct idle_connection {
-        boost::asio::ip::tcp::socket socket;
+        detail::upstream_stream connection;
         clock::time_point idle_since;
     };
     struct per_backend {

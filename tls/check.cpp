@@ -1,5 +1,6 @@
 #include "tls/check.hpp"
 
+#include "tls/client_context.hpp"
 #include "tls/server_contexts.hpp"
 
 namespace fulcrum::tls {
@@ -37,6 +38,15 @@ check_result check(const config::config& cfg, std::chrono::system_clock::time_po
                     warn("the certificate for " + c.name + " is not valid before " +
                          utc_text(c.not_before) + ": clients will refuse it until then");
                 }
+            }
+        } catch (const setting_error& e) {
+            result.errors.push_back(e.diagnostic());
+        }
+    }
+    for (const auto& backend : cfg.backends) {
+        try {
+            if (backend.tls) {
+                const client_context context(*backend.tls);
             }
         } catch (const setting_error& e) {
             result.errors.push_back(e.diagnostic());

@@ -5,6 +5,7 @@
 #include "proxy/detail/ends.hpp"
 #include "proxy/detail/exchange.hpp"
 #include "proxy/detail/phases.hpp"
+#include "proxy/detail/upstream_stream.hpp"
 
 #include "proxy/detail/tls_stream.hpp"
 #include <boost/asio/awaitable.hpp>
@@ -73,7 +74,7 @@ public:
 private:
     enum class outcome { keep_alive, close };
     struct upstream {
-        boost::asio::ip::tcp::socket socket;
+        upstream_stream stream;
         std::size_t server;
         bool reused;
     };
@@ -89,6 +90,12 @@ private:
     // Leaves a connection to a server of the backend in upstream_, trying the next servers
     // when a connect is refused or times out; false when none could be reached.
     boost::asio::awaitable<bool> connect(std::size_t backend, bool allow_pooled);
+    // A new connection to the server in upstream_: TCP, then the TLS handshake for a backend
+    // with `tls`. The error, if any, and whether it came from the handshake.
+    boost::asio::awaitable<error_code> open(std::size_t backend, std::size_t server,
+                                            bool& in_handshake);
+    void connect_failed(std::size_t backend, std::size_t server, const error_code& ec,
+                        bool in_handshake);
     boost::asio::awaitable<pump_result> send_request(exchange& x, std::size_t backend);
     boost::asio::awaitable<outcome> request_failed(const pump_result& sent, exchange& x,
                                                    std::size_t backend, std::size_t server);
@@ -104,7 +111,7 @@ private:
     boost::asio::awaitable<void> linger(byte_buffer& scratch);
 
     client_end<Stream> client_side();
-    server_end<boost::asio::ip::tcp::socket> server_side(std::size_t backend);
+    server_end<upstream_stream> server_side(std::size_t backend);
     // The client went away before its response was complete: counted as aborted.
     outcome client_gone();
     // Passive observation of the server's part in the exchange; log a DOWN they cause.
