@@ -1703,7 +1703,15 @@ private:
             } else if (key == "session_tickets") {
                 read_bool(value, out.session_tickets);
             } else if (key == "session_timeout") {
-                read_duration(value, false, out.session_timeout);
+                // The ticket keys rotate at this pace; TLS 1.3 caps a ticket's life at 7 days.
+                duration timeout{};
+                if (read_duration(value, false, timeout)) {
+                    if (timeout < std::chrono::seconds(1) || timeout > std::chrono::hours(24 * 7)) {
+                        error(value, "must be between 1s and 7d, got " + value.node.Scalar());
+                    } else {
+                        out.session_timeout = timeout;
+                    }
+                }
             } else {
                 read_hsts(value, out.hsts.emplace());
             }

@@ -1684,6 +1684,7 @@ TEST(config_errors, tls_and_redirect) {
         - {key: k.pem}
         - {cert: ""}
       unknown_sni: drop
+      session_timeout: 500ms
       min_version: 1.1
       ciphers: ""
       hsts: {max_age: 600, preload: true}
@@ -1705,13 +1706,15 @@ backends:
                   "an empty string",
                   "t.yaml:9:20: frontends[0].tls.unknown_sni: expected default or refuse, got "
                   "'drop'",
-                  "t.yaml:10:20: frontends[0].tls.min_version: expected \"1.2\" or \"1.3\" (TLS "
+                  "t.yaml:10:24: frontends[0].tls.session_timeout: must be between 1s and 7d, "
+                  "got 500ms",
+                  "t.yaml:11:20: frontends[0].tls.min_version: expected \"1.2\" or \"1.3\" (TLS "
                   "1.0 and 1.1 are not offered), got '1.1'",
-                  "t.yaml:11:16: frontends[0].tls.ciphers: expected a cipher list, got an empty "
+                  "t.yaml:12:16: frontends[0].tls.ciphers: expected a cipher list, got an empty "
                   "string (leave the key out for the default)",
-                  "t.yaml:12:13: frontends[0].tls.hsts: preload needs include_subdomains: true "
+                  "t.yaml:13:13: frontends[0].tls.hsts: preload needs include_subdomains: true "
                   "and max_age of at least 31536000 (one year), as the HSTS preload list requires",
-                  "t.yaml:13:7: frontends[0].tls.session_ticket: unknown key 'session_ticket' (did "
+                  "t.yaml:14:7: frontends[0].tls.session_ticket: unknown key 'session_ticket' (did "
                   "you mean 'session_tickets'?)",
               }));
 }
