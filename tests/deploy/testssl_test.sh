@@ -5,7 +5,8 @@
 # knows per protocol (its own sockets, not only what the local OpenSSL offers) and the
 # vulnerabilities; testssl_verdict.py fails the test on a finding rated HIGH or CRITICAL, a
 # protocol other than TLS 1.2 and 1.3, or a cipher offered outside the documented profile (or
-# one of it missing). fulcrum must still answer over TLS after the scan's odd handshakes.
+# one of it missing). fulcrum must still answer over TLS after the scan's odd handshakes, and
+# count the ones it refused in fulcrum_tls_handshake_failures_total.
 # Usage: testssl_test.sh FULCRUM_BINARY SOURCE_DIR
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,9 +19,10 @@ start_nginx app-1
 pki=$work/pki
 "$source_dir/tests/support/test_certs" "$pki" >/dev/null || fail "tests/support/test_certs $pki"
 config=$work/fulcrum.yaml
+admin_port=$(free_port)
 cat >"$config" <<EOF
 global: {threads: 1, shutdown_grace: 1s}
-admin: {bind: 127.0.0.1:$(free_port)}
+admin: {bind: 127.0.0.1:$admin_port}
 frontends:
   - name: web
     default_backend: app_pool
@@ -68,6 +70,22 @@ if ! python3 "$source_dir/tests/deploy/testssl_verdict.py" "$work/testssl.json";
 fi
 pass "testssl: TLS 1.2 and 1.3 only, the profile's ciphers only, nothing rated HIGH or CRITICAL"
 
-kill -0 "$fulcrum_pid" 2>/dev/null || fail "fulcrum exited during the scan: $(cat "$work/fulcrum.log")"
+kill -0 "$fulcrum_pid" 2>/dev/null ||
+    fail "fulcrum exited during the scan: $(cat "$work/fulcrum.log")"
 answers_over_tls || fail "fulcrum no longer answers over TLS after the scan"
 pass "fulcrum still serves HTTPS after the scan"
+
+# The scan's refused handshakes are counted apart, by reason: its TLS 1.0 and 1.1 hellos, and
+# its hellos with one cipher outside the profile each.
+curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" >"$work/metrics" ||
+    fail "GET /metrics on the admin listener"
+failures() { # REASON: fulcrum_tls_handshake_failures_total of the frontend for that reason
+    local series="fulcrum_tls_handshake_failures_total{frontend=\"web\",reason=\"$1\"}"
+    sed -n "s/^$series \([0-9]*\)$/\1/p" "$work/metrics"
+}
+for reason in protocol_version no_shared_cipher; do
+    count=$(failures "$reason")
+    ((${count:-0} > 0)) || fail "no handshake failure counted as $reason after the scan:" \
+        "$(grep tls_handshake "$work/metrics")"
+    pass "$count handshake failures counted as $reason"
+done
